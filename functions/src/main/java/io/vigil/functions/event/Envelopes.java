@@ -1,0 +1,165 @@
+package io.vigil.functions.event;
+
+import io.vigil.schemas.DeadLetter;
+import io.vigil.schemas.DeadLetterReason;
+import io.vigil.schemas.SourceRef;
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.formats.avro.typeutils.GenericRecordAvroTypeInfo;
+
+/**
+ * The envelope: what flows through a Vigil job between the source and the sinks.
+ *
+ * <p>An envelope wraps one input record of a given event type together with where it came from
+ * (topic, partition, offset, Kafka timestamp) and its original bytes, so that any later stage (for
+ * example a window that finds the event too late) can still produce a complete {@link DeadLetter}.
+ * It is either <em>valid</em> ({@code event}, {@code key} and {@code eventTime} set) or
+ * <em>failed</em> ({@code failureReason} and {@code failureMessage} set, the rest possibly null).
+ *
+ * <p>The envelope schema is derived from the event schema at graph-build time, and envelopes are
+ * Avro {@link GenericRecord}s serialised by Flink's Avro serializer ({@link #typeInfo}), never by
+ * Kryo.
+ */
+public final class Envelopes {
+
+  public static final String TOPIC = "topic";
+  public static final String PARTITION = "partition";
+  public static final String OFFSET = "offset";
+  public static final String KAFKA_TIMESTAMP = "kafkaTimestamp";
+  public static final String PAYLOAD = "payload";
+  public static final String KEY = "key";
+  public static final String EVENT_TIME = "eventTime";
+  public static final String EVENT = "event";
+  public static final String FAILURE_REASON = "failureReason";
+  public static final String FAILURE_MESSAGE = "failureMessage";
+
+  private Envelopes() {}
+
+  /** The envelope schema for events of {@code eventSchema}. Deterministic: same input, same schema. */
+  public static Schema schema(Schema eventSchema) {
+    return SchemaBuilder.record(eventSchema.getName() + "Envelope")
+        .namespace("io.vigil.envelope")
+        .fields()
+        .requiredString(TOPIC)
+        .requiredInt(PARTITION)
+        .requiredLong(OFFSET)
+        .optionalLong(KAFKA_TIMESTAMP)
+        .requiredBytes(PAYLOAD)
+        .optionalString(KEY)
+        .optionalLong(EVENT_TIME)
+        .name(EVENT)
+        .type(Schema.createUnion(List.of(Schema.create(Schema.Type.NULL), eventSchema)))
+        .withDefault(null)
+        .optionalString(FAILURE_REASON)
+        .optionalString(FAILURE_MESSAGE)
+        .endRecord();
+  }
+
+  /** Flink type information for envelopes of {@code eventSchema} (Avro serializer, no Kryo). */
+  public static TypeInformation<GenericRecord> typeInfo(Schema eventSchema) {
+    return new GenericRecordAvroTypeInfo(schema(eventSchema));
+  }
+
+  /** A valid envelope. */
+  public static GenericRecord valid(
+      Schema envelopeSchema,
+      SourceRef source,
+      byte[] payload,
+      String key,
+      long eventTime,
+      GenericRecord event) {
+    GenericRecord envelope = withSource(envelopeSchema, source, payload);
+    envelope.put(KEY, key);
+    envelope.put(EVENT_TIME, eventTime);
+    envelope.put(EVENT, event);
+    return envelope;
+  }
+
+  /** A failed envelope: the record could not become a valid event. */
+  public static GenericRecord failed(
+      Schema envelopeSchema,
+      SourceRef source,
+      byte[] payload,
+      DeadLetterReason reason,
+      String message) {
+    GenericRecord envelope = withSource(envelopeSchema, source, payload);
+    envelope.put(FAILURE_REASON, reason.name());
+    envelope.put(FAILURE_MESSAGE, message);
+    return envelope;
+  }
+
+  private static GenericRecord withSource(Schema envelopeSchema, SourceRef source, byte[] payload) {
+    GenericRecord envelope = new GenericData.Record(envelopeSchema);
+    envelope.put(TOPIC, source.getTopic());
+    envelope.put(PARTITION, source.getPartition());
+    envelope.put(OFFSET, source.getOffset());
+    envelope.put(KAFKA_TIMESTAMP, source.getKafkaTimestamp());
+    envelope.put(PAYLOAD, ByteBuffer.wrap(payload));
+    return envelope;
+  }
+
+  public static boolean isFailed(GenericRecord envelope) {
+    return envelope.get(FAILURE_REASON) != null;
+  }
+
+  /** The decoded event; only for valid envelopes. */
+  public static GenericRecord event(GenericRecord envelope) {
+    return (GenericRecord) envelope.get(EVENT);
+  }
+
+  /** The entity key (the spec's key field as a string); only for valid envelopes. */
+  public static String key(GenericRecord envelope) {
+    Object key = envelope.get(KEY);
+    return key == null ? null : key.toString();
+  }
+
+  /** Event time in epoch millis; only for valid envelopes. */
+  public static long eventTime(GenericRecord envelope) {
+    return (Long) envelope.get(EVENT_TIME);
+  }
+
+  public static SourceRef source(GenericRecord envelope) {
+    return new SourceRef(
+        envelope.get(TOPIC).toString(),
+        (Integer) envelope.get(PARTITION),
+        (Long) envelope.get(OFFSET),
+        (Long) envelope.get(KAFKA_TIMESTAMP));
+  }
+
+  /** The original record bytes. */
+  public static ByteBuffer payload(GenericRecord envelope) {
+    return ((ByteBuffer) envelope.get(PAYLOAD)).duplicate();
+  }
+
+  /** The dead letter for a failed envelope, rejected at {@code stage}. */
+  public static DeadLetter toDeadLetter(GenericRecord envelope, String eventType, String stage) {
+    return toDeadLetter(
+        envelope,
+        eventType,
+        stage,
+        DeadLetterReason.valueOf(envelope.get(FAILURE_REASON).toString()),
+        envelope.get(FAILURE_MESSAGE).toString());
+  }
+
+  /** A dead letter for any envelope, valid or not, with the given reason and message. */
+  public static DeadLetter toDeadLetter(
+      GenericRecord envelope,
+      String eventType,
+      String stage,
+      DeadLetterReason reason,
+      String message) {
+    return DeadLetter.newBuilder()
+        .setReason(reason)
+        .setMessage(message)
+        .setEventType(eventType)
+        .setSource(source(envelope))
+        .setPayload(payload(envelope))
+        .setStage(stage)
+        .build();
+  }
+}
