@@ -153,13 +153,36 @@ public final class Envelopes {
       String stage,
       DeadLetterReason reason,
       String message) {
+    return deadLetterBuilder(envelope, eventType, stage, reason, message).build();
+  }
+
+  /** A LATE_EVENT dead letter: a valid event that missed the window [windowStart, windowEnd). */
+  public static DeadLetter toLateDeadLetter(
+      GenericRecord envelope,
+      String eventType,
+      String aggregation,
+      long windowStart,
+      long windowEnd,
+      String message) {
+    return deadLetterBuilder(
+            envelope, eventType, aggregation, DeadLetterReason.LATE_EVENT, message)
+        .setWindowStart(windowStart)
+        .setWindowEnd(windowEnd)
+        .build();
+  }
+
+  private static DeadLetter.Builder deadLetterBuilder(
+      GenericRecord envelope,
+      String eventType,
+      String stage,
+      DeadLetterReason reason,
+      String message) {
     return DeadLetter.newBuilder()
         .setReason(reason)
         .setMessage(message)
         .setEventType(eventType)
         .setSource(source(envelope))
         .setPayload(payload(envelope))
-        .setStage(stage)
-        .build();
+        .setStage(stage);
   }
 }
