@@ -1,0 +1,174 @@
+package io.vigil.jobs;
+
+import io.vigil.functions.event.Envelopes;
+import io.vigil.functions.ingest.DeadLetterRouter;
+import io.vigil.functions.ingest.EnvelopeWatermarks;
+import io.vigil.functions.metrics.CountingMap;
+import io.vigil.functions.window.AggregationSpec;
+import io.vigil.functions.window.GroupKeySelector;
+import io.vigil.functions.window.WindowAggregator;
+import io.vigil.jobs.options.VigilOptions;
+import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.schemas.DeadLetter;
+import io.vigil.schemas.WindowAggregate;
+import java.util.List;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamSource;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * A Vigil job: the pipeline a {@link CompiledSpec} describes, between a source of envelopes and
+ * the sinks it is given.
+ *
+ * <pre>
+ * source (decode + validate, per-partition watermarks)
+ *   -> route: valid events on, failed ones to dead letters
+ *   -> per aggregation: keyBy(group) -> window aggregator (late events to dead letters)
+ *   -> aggregates sinks;  dead letters (ingest + late) -> dead-letter sinks
+ * </pre>
+ *
+ * <p>Sources and sinks are arguments (tests pass bounded sources and collecting sinks; the CLI
+ * passes Kafka, files and the console). {@link #build} also applies the settings every Vigil job
+ * runs with: explicit uids only, no Kryo, an explicit max parallelism, RocksDB with incremental
+ * checkpoints, and checkpointing on.
+ */
+public final class VigilJob {
+
+  private final CompiledSpec spec;
+  private final Source<GenericRecord, ?, ?> source;
+  private final List<NamedSink<WindowAggregate>> aggregateSinks;
+  private final List<NamedSink<DeadLetter>> deadLetterSinks;
+  private final int sourceParallelism;
+
+  /**
+   * @param source a source of envelopes for {@code spec}'s event type (see {@link Envelopes})
+   */
+  public VigilJob(
+      CompiledSpec spec,
+      Source<GenericRecord, ?, ?> source,
+      List<NamedSink<WindowAggregate>> aggregateSinks,
+      List<NamedSink<DeadLetter>> deadLetterSinks) {
+    this(spec, source, aggregateSinks, deadLetterSinks, -1);
+  }
+
+  private VigilJob(
+      CompiledSpec spec,
+      Source<GenericRecord, ?, ?> source,
+      List<NamedSink<WindowAggregate>> aggregateSinks,
+      List<NamedSink<DeadLetter>> deadLetterSinks,
+      int sourceParallelism) {
+    this.spec = spec;
+    this.source = source;
+    this.aggregateSinks = List.copyOf(aggregateSinks);
+    this.deadLetterSinks = List.copyOf(deadLetterSinks);
+    this.sourceParallelism = sourceParallelism;
+  }
+
+  /**
+   * This job with its source (and the validation chained to it) at a fixed parallelism: for
+   * sources whose records must come from one reader to stay in event-time order, such as the demo
+   * generator, which numbers its records globally.
+   */
+  public VigilJob withSourceParallelism(int parallelism) {
+    return new VigilJob(spec, source, aggregateSinks, deadLetterSinks, parallelism);
+  }
+
+  /** The settings {@link #build} applies: Vigil's defaults, then the spec's {@code settings:}. */
+  public static Configuration jobConfiguration(CompiledSpec spec) {
+    Configuration conf = new Configuration();
+    conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+    conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+    conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, spec.configuration().get(VigilOptions.CHECKPOINT_INTERVAL));
+    spec.configuration().getOptional(VigilOptions.CHECKPOINT_DIR)
+        .ifPresent(dir -> conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir));
+    conf.addAll(spec.configuration());
+    // Not overridable: a missing uid or a Kryo fallback must fail the build, not a later restore.
+    conf.set(PipelineOptions.AUTO_GENERATE_UIDS, false);
+    conf.set(PipelineOptions.GENERIC_TYPES, false);
+    conf.set(PipelineOptions.MAX_PARALLELISM, spec.configuration().get(VigilOptions.MAX_PARALLELISM));
+    return conf;
+  }
+
+  /** Adds this job's pipeline to {@code env}. */
+  public void build(StreamExecutionEnvironment env) {
+    env.configure(jobConfiguration(spec));
+    String eventType = spec.eventTypeName();
+    TypeInformation<GenericRecord> envelopeType = Envelopes.typeInfo(spec.eventSchema());
+
+    DataStreamSource<GenericRecord> sourced =
+        env.fromSource(
+            source,
+            EnvelopeWatermarks.forEnvelopes(spec.maxOutOfOrderness(), spec.idleTimeout()),
+            Operators.SOURCE.displayName(),
+            envelopeType);
+    sourced.uid(Operators.SOURCE.uid());
+    SingleOutputStreamOperator<GenericRecord> envelopes =
+        sourced
+            .map(new CountingMap<GenericRecord>("events", e -> "in"))
+            .returns(envelopeType)
+            .uid(Operators.COUNT_IN.uid())
+            .name(Operators.COUNT_IN.displayName());
+
+    SingleOutputStreamOperator<GenericRecord> valid =
+        envelopes
+            .process(new DeadLetterRouter(eventType))
+            .returns(envelopeType)
+            .uid(Operators.ROUTE_DEAD_LETTERS.uid())
+            .name(Operators.ROUTE_DEAD_LETTERS.displayName());
+    if (sourceParallelism > 0) {
+      sourced.setParallelism(sourceParallelism);
+      envelopes.setParallelism(sourceParallelism);
+      valid.setParallelism(sourceParallelism);
+    }
+
+    DataStream<DeadLetter> deadLetters = valid.getSideOutput(DeadLetterRouter.DEAD_LETTERS);
+    DataStream<WindowAggregate> aggregates = null;
+    for (AggregationSpec aggregation : spec.aggregations()) {
+      SingleOutputStreamOperator<WindowAggregate> windowed =
+          valid
+              .keyBy(new GroupKeySelector(aggregation.groupBy()), Types.STRING)
+              .process(new WindowAggregator(aggregation, eventType))
+              .returns(new AvroTypeInfo<>(WindowAggregate.class))
+              .uid(Operators.WINDOW.uid(aggregation.name()))
+              .name(Operators.WINDOW.displayName(aggregation.name()));
+      aggregates = aggregates == null ? windowed : aggregates.union(windowed);
+      deadLetters = deadLetters.union(windowed.getSideOutput(WindowAggregator.LATE));
+    }
+
+    if (aggregates != null) {
+      DataStream<WindowAggregate> counted =
+          aggregates
+              .map(new CountingMap<WindowAggregate>("aggregates", a -> "out"))
+              .returns(new AvroTypeInfo<>(WindowAggregate.class))
+              .uid(Operators.COUNT_AGGREGATES.uid())
+              .name(Operators.COUNT_AGGREGATES.displayName());
+      for (NamedSink<WindowAggregate> sink : aggregateSinks) {
+        counted.sinkTo(sink.sink())
+            .uid(Operators.AGGREGATE_SINK.uid(sink.id()))
+            .name(Operators.AGGREGATE_SINK.displayName(sink.description()));
+      }
+    }
+
+    DataStream<DeadLetter> countedDeadLetters =
+        deadLetters
+            .map(new CountingMap<DeadLetter>("deadLetters", d -> d.getReason().name()))
+            .returns(new AvroTypeInfo<>(DeadLetter.class))
+            .uid(Operators.COUNT_DEAD_LETTERS.uid())
+            .name(Operators.COUNT_DEAD_LETTERS.displayName());
+    for (NamedSink<DeadLetter> sink : deadLetterSinks) {
+      countedDeadLetters.sinkTo(sink.sink())
+          .uid(Operators.DEAD_LETTER_SINK.uid(sink.id()))
+          .name(Operators.DEAD_LETTER_SINK.displayName(sink.description()));
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package io.vigil.jobs.cli;
+
+import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.jobs.spec.SpecCompiler;
+import io.vigil.jobs.spec.SpecError;
+import io.vigil.jobs.spec.SpecException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** {@code vigil validate <spec>...}: checks specs and starts nothing. Exit code 1 if any is invalid. */
+@Command(name = "validate", description = "Check job specs without running them.")
+final class ValidateCommand implements Callable<Integer> {
+
+  @Parameters(arity = "1..*", paramLabel = "SPEC", description = "Spec files (YAML).")
+  List<Path> specs;
+
+  @Override
+  public Integer call() {
+    int invalid = 0;
+    for (Path file : specs) {
+      try {
+        CompiledSpec spec = SpecCompiler.compile(file);
+        System.out.printf(
+            "%s: OK (job '%s', event type %s, %d aggregation(s), input %s)%n",
+            file, spec.name(), spec.eventTypeName(), spec.aggregations().size(),
+            spec.kafka().map(k -> "Kafka " + k.topics()).orElse("demo generator"));
+      } catch (SpecException e) {
+        invalid++;
+        for (SpecError error : e.errors()) {
+          System.err.println(error);
+        }
+      }
+    }
+    return invalid == 0 ? 0 : 1;
+  }
+}

@@ -1,0 +1,128 @@
+package io.vigil.jobs.spec;
+
+import io.vigil.functions.ingest.DecodeSettings;
+import io.vigil.functions.sink.OutputFormat;
+import io.vigil.functions.window.AggregationSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.avro.Schema;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+
+/**
+ * A validated job spec with every value parsed and every default applied: what {@link
+ * io.vigil.jobs.VigilJob} and the connectors are built from.
+ *
+ * @param idleTimeout null when partitions are never considered idle
+ * @param configuration the spec's {@code settings:} (Vigil and Flink options)
+ */
+public record CompiledSpec(
+    String name,
+    String eventTypeName,
+    Schema eventSchema,
+    DecodeSettings decode,
+    Duration maxOutOfOrderness,
+    Duration idleTimeout,
+    Optional<KafkaInput> kafka,
+    GeneratorSettings generator,
+    List<AggregationSpec> aggregations,
+    List<Output> aggregateOutputs,
+    List<Output> deadLetterOutputs,
+    Configuration configuration) {
+
+  /**
+   * This spec with every Kafka address (input and outputs) replaced by {@code bootstrapServers}:
+   * how the one-command demo points a spec at the broker it starts itself.
+   */
+  public CompiledSpec withKafkaBootstrapServers(String bootstrapServers) {
+    return new CompiledSpec(
+        name,
+        eventTypeName,
+        eventSchema,
+        decode,
+        maxOutOfOrderness,
+        idleTimeout,
+        kafka.map(k -> new KafkaInput(bootstrapServers, k.topics(), k.groupId(), k.startFrom(), k.startTimestamp(), k.properties())),
+        generator,
+        aggregations,
+        withBootstrap(aggregateOutputs, bootstrapServers),
+        withBootstrap(deadLetterOutputs, bootstrapServers),
+        configuration);
+  }
+
+  private static List<Output> withBootstrap(List<Output> outputs, String bootstrapServers) {
+    return outputs.stream()
+        .map(o -> o instanceof KafkaOutput k
+            ? new KafkaOutput(k.topic(), bootstrapServers, k.deliveryGuarantee(), k.transactionalIdPrefix(), k.transactionTimeout(), k.format(), k.properties())
+            : o)
+        .toList();
+  }
+
+  /** Where a Kafka input starts when the job has no checkpoint or savepoint to resume from. */
+  public enum StartFrom {
+    EARLIEST,
+    LATEST,
+    COMMITTED,
+    TIMESTAMP
+  }
+
+  /**
+   * @param startTimestamp epoch millis, only for {@link StartFrom#TIMESTAMP}
+   * @param properties extra consumer properties, secrets already resolved from the environment
+   */
+  public record KafkaInput(
+      String bootstrapServers,
+      List<String> topics,
+      String groupId,
+      StartFrom startFrom,
+      long startTimestamp,
+      Map<String, String> properties) {
+
+    @Override
+    public String toString() {
+      return "KafkaInput[bootstrapServers=" + bootstrapServers + ", topics=" + topics
+          + ", groupId=" + groupId + ", startFrom=" + startFrom
+          + ", properties=" + Secrets.redact(properties) + "]";
+    }
+  }
+
+  /** The demo generator's settings; see {@link io.vigil.jobs.demo.SensorReadingGenerator}. */
+  public record GeneratorSettings(
+      int devices,
+      int sites,
+      double malformedShare,
+      double lateShare,
+      long eventsPerSecond,
+      long seed,
+      Instant startTime) {}
+
+  /** One compiled output. */
+  public sealed interface Output permits KafkaOutput, FileOutput, ConsoleOutput {}
+
+  public record KafkaOutput(
+      String topic,
+      String bootstrapServers,
+      DeliveryGuarantee deliveryGuarantee,
+      String transactionalIdPrefix,
+      Duration transactionTimeout,
+      OutputFormat format,
+      Map<String, String> properties)
+      implements Output {
+
+    @Override
+    public String toString() {
+      return "KafkaOutput[topic=" + topic + ", bootstrapServers=" + bootstrapServers
+          + ", deliveryGuarantee=" + deliveryGuarantee + ", transactionalIdPrefix="
+          + transactionalIdPrefix + ", transactionTimeout=" + transactionTimeout + ", format="
+          + format + ", properties=" + Secrets.redact(properties) + "]";
+    }
+  }
+
+  public record FileOutput(Path path) implements Output {}
+
+  public record ConsoleOutput() implements Output {}
+}

@@ -1,0 +1,68 @@
+package io.vigil.jobs.testing;
+
+import io.vigil.jobs.NamedSink;
+import io.vigil.jobs.VigilJob;
+import io.vigil.jobs.connectors.Connectors;
+import io.vigil.jobs.kafka.CommittedRecords;
+import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.jobs.spec.SpecCompiler;
+import io.vigil.jobs.spec.SpecException;
+import io.vigil.jobs.spec.SpecLoader;
+import io.vigil.schemas.DeadLetter;
+import io.vigil.schemas.WindowAggregate;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/** Compiles test specs, runs them against Kafka on the test's MiniCluster, and reads their outputs. */
+public final class JobRunner {
+
+  private JobRunner() {}
+
+  public static CompiledSpec compile(String yaml) {
+    try {
+      return SpecCompiler.compile(SpecLoader.parse("test-spec.yaml", yaml), Map.of()::get);
+    } catch (SpecException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /** Runs {@code spec} with a bounded Kafka source at parallelism 2, plus any extra aggregate sinks. */
+  public static void runBounded(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) throws Exception {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    List<NamedSink<WindowAggregate>> aggregateSinks = new ArrayList<>(Connectors.aggregateSinks(spec));
+    aggregateSinks.addAll(extraAggregateSinks);
+    new VigilJob(spec, Connectors.kafkaSource(spec, true), aggregateSinks, Connectors.deadLetterSinks(spec)).build(env);
+    env.execute(spec.name());
+  }
+
+  public static List<WindowAggregate> aggregates(String bootstrap, String topic) {
+    List<WindowAggregate> out = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> r : CommittedRecords.read(bootstrap, topic)) {
+      try {
+        out.add(WindowAggregate.getDecoder().decode(ByteBuffer.wrap(r.value())));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return out;
+  }
+
+  public static List<DeadLetter> deadLetters(String bootstrap, String topic) {
+    List<DeadLetter> out = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> r : CommittedRecords.read(bootstrap, topic)) {
+      try {
+        out.add(DeadLetter.getDecoder().decode(ByteBuffer.wrap(r.value())));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return out;
+  }
+}
