@@ -11,7 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.avro.Conversion;
+import org.apache.avro.Conversions;
+import org.apache.avro.LogicalType;
 import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericFixed;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.generic.IndexedRecord;
@@ -19,7 +23,7 @@ import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DatumWriter;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.message.BinaryMessageEncoder;
-import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecordBase;
 
 /**
  * Encodes events in the wire formats {@link EventDecoder} reads: for the demo generator and tests.
@@ -27,9 +31,6 @@ import org.apache.avro.specific.SpecificData;
  * schema.
  */
 public final class EventEncoders {
-
-  /** Handles generic and generated records alike. */
-  private static final SpecificData MODEL = SpecificData.get();
 
   private static final Map<Schema, BinaryMessageEncoder<IndexedRecord>> SINGLE_OBJECT =
       new ConcurrentHashMap<>();
@@ -44,7 +45,7 @@ public final class EventEncoders {
   public static byte[] singleObject(IndexedRecord record) {
     BinaryMessageEncoder<IndexedRecord> encoder =
         SINGLE_OBJECT.computeIfAbsent(
-            record.getSchema(), schema -> new BinaryMessageEncoder<>(MODEL, schema));
+            record.getSchema(), schema -> new BinaryMessageEncoder<>(model(record), schema));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
       encoder.encode(record, out);
@@ -57,7 +58,7 @@ public final class EventEncoders {
   /** The bare Avro binary datum, without any header. */
   @SuppressWarnings("unchecked")
   public static byte[] avroBinary(IndexedRecord record) {
-    DatumWriter<IndexedRecord> writer = MODEL.createDatumWriter(record.getSchema());
+    DatumWriter<IndexedRecord> writer = model(record).createDatumWriter(record.getSchema());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
     try {
@@ -77,26 +78,38 @@ public final class EventEncoders {
   public static byte[] json(GenericRecord record) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (JsonGenerator generator = JSON.createGenerator(out)) {
-      write(generator, record, record.getSchema());
+      write(generator, model(record), record, record.getSchema());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return out.toByteArray();
   }
 
-  private static void write(JsonGenerator out, Object datum, Schema type) throws IOException {
+  /**
+   * The data model that wrote the record: a generated class's own, which knows its logical-type
+   * conversions (for example timestamp-millis as {@code Instant}), else the generic one.
+   */
+  private static GenericData model(IndexedRecord record) {
+    return record instanceof SpecificRecordBase specific
+        ? specific.getSpecificData()
+        : GenericData.get();
+  }
+
+  private static void write(JsonGenerator out, GenericData model, Object value, Schema type)
+      throws IOException {
+    Object datum = rawValue(model, value, type);
     switch (type.getType()) {
       case RECORD:
         IndexedRecord record = (IndexedRecord) datum;
         out.writeStartObject();
         for (Schema.Field field : type.getFields()) {
           out.writeFieldName(field.name());
-          write(out, record.get(field.pos()), field.schema());
+          write(out, model, record.get(field.pos()), field.schema());
         }
         out.writeEndObject();
         break;
       case UNION:
-        write(out, datum, type.getTypes().get(MODEL.resolveUnion(type, datum)));
+        write(out, model, datum, type.getTypes().get(model.resolveUnion(type, datum)));
         break;
       case ENUM:
       case STRING:
@@ -132,7 +145,7 @@ public final class EventEncoders {
       case ARRAY:
         out.writeStartArray();
         for (Object item : (Collection<?>) datum) {
-          write(out, item, type.getElementType());
+          write(out, model, item, type.getElementType());
         }
         out.writeEndArray();
         break;
@@ -140,13 +153,25 @@ public final class EventEncoders {
         out.writeStartObject();
         for (Map.Entry<?, ?> entry : ((Map<?, ?>) datum).entrySet()) {
           out.writeFieldName(entry.getKey().toString());
-          write(out, entry.getValue(), type.getValueType());
+          write(out, model, entry.getValue(), type.getValueType());
         }
         out.writeEndObject();
         break;
       default:
         throw new IllegalArgumentException("unhandled Avro type " + type.getType());
     }
+  }
+
+  /** The value as Avro writes it, undoing a logical-type conversion such as Instant -> long. */
+  private static Object rawValue(GenericData model, Object datum, Schema type) {
+    LogicalType logicalType = type.getLogicalType();
+    if (datum == null || logicalType == null) {
+      return datum;
+    }
+    Conversion<?> conversion = model.getConversionByClass(datum.getClass(), logicalType);
+    return conversion == null
+        ? datum
+        : Conversions.convertToRawType(datum, type, logicalType, conversion);
   }
 
   private static String latin1(byte[] bytes) {

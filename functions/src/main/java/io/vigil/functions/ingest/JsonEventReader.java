@@ -1,6 +1,7 @@
 package io.vigil.functions.ingest;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
@@ -64,14 +65,11 @@ final class JsonEventReader {
     try {
       root = MAPPER.readTree(json);
     } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      String where =
+          at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
       throw new Rejection(
-          DeadLetterReason.UNDECODABLE,
-          "malformed JSON at line "
-              + e.getLocation().getLineNr()
-              + ", column "
-              + e.getLocation().getColumnNr()
-              + ": "
-              + e.getOriginalMessage());
+          DeadLetterReason.UNDECODABLE, "malformed JSON" + where + ": " + e.getOriginalMessage());
     } catch (IOException e) {
       throw new Rejection(DeadLetterReason.UNDECODABLE, "unreadable JSON: " + e.getMessage());
     }
