@@ -18,6 +18,8 @@ import io.vigil.schemas.WindowAggregate;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.generic.GenericRecord;
@@ -148,7 +150,7 @@ class DeadLetterRouterTest {
     DeadLetter deadLetter =
         routeFailed(
             settings(),
-            java.util.Arrays.copyOf(bytes, bytes.length - 3),
+            Arrays.copyOf(bytes, bytes.length - 3),
             DeadLetterReason.UNDECODABLE);
     assertThat(deadLetter.getMessage()).contains("truncated");
   }
@@ -358,7 +360,7 @@ class DeadLetterRouterTest {
   /** A valid plain-JSON reading without {@code field}. */
   private static String jsonWithout(String field) {
     Map<String, String> fields =
-        new java.util.LinkedHashMap<>(
+        new LinkedHashMap<>(
             Map.of(
                 "eventId", "\"e1\"",
                 "deviceId", "\"d1\"",
@@ -380,7 +382,7 @@ class DeadLetterRouterTest {
   }
 
   private static byte[] concat(byte[] a, byte[] b) {
-    byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+    byte[] all = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, all, a.length, b.length);
     return all;
   }
