@@ -1,0 +1,371 @@
+package io.vigil.functions.ingest;
+
+import io.vigil.functions.event.Envelopes;
+import io.vigil.schemas.DeadLetterReason;
+import io.vigil.schemas.SourceRef;
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
+import org.apache.avro.SchemaCompatibility.Incompatibility;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DatumReader;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.message.SchemaStore;
+
+/**
+ * Turns the bytes of one input record into an envelope ({@link Envelopes}): valid, holding a
+ * {@link GenericRecord} of the event type's <em>current</em> schema, or failed, with a {@link
+ * DeadLetterReason} and a message naming the field, bound or fingerprint at fault.
+ *
+ * <p>{@link #decode} never throws on any input bytes: every exception, including a {@link
+ * StackOverflowError} from hostile nesting, becomes a failed envelope. Checks, in order:
+ *
+ * <ol>
+ *   <li>EMPTY_RECORD (null or no bytes), OVERSIZED_RECORD (more than {@code maxRecordBytes}),
+ *       before any parsing;
+ *   <li>decoding in the configured {@link WireFormat}: UNDECODABLE (truncated or trailing bytes,
+ *       malformed JSON, strings that are not valid UTF-8), UNKNOWN_FINGERPRINT and
+ *       INCOMPATIBLE_SCHEMA (single-object records whose fingerprint is no version of this event
+ *       type), MISSING_FIELD and WRONG_TYPE (JSON);
+ *   <li>validation of the decoded event: MISSING_KEY, MISSING_EVENT_TIME, EVENT_TIME_OUT_OF_BOUNDS,
+ *       INVALID_VALUE (NaN or infinity, when {@code rejectNonFiniteNumbers}).
+ * </ol>
+ *
+ * <p>Single-object records written with any version of the event type ({@code allVersions()}) are
+ * resolved to the current schema by Avro schema resolution. Avro binary input is first walked with
+ * the writer schema without materialising anything, which proves that the whole buffer is exactly
+ * one datum and that no length prefix points beyond it, before a reader allocates anything.
+ *
+ * <p>Serializable; readers are built on construction and rebuilt lazily after deserialization. An
+ * instance is not thread-safe: use one per subtask, as Flink does with its copies.
+ */
+public final class EventDecoder implements Serializable {
+
+  private static final long serialVersionUID = 1L;
+
+  private static final byte[] SINGLE_OBJECT_MARKER = {(byte) 0xC3, 0x01};
+  private static final int SINGLE_OBJECT_HEADER_BYTES = 10;
+
+  private final DecodeSettings settings;
+  private transient Codecs codecs;
+
+  public EventDecoder(DecodeSettings settings) {
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.codecs = new Codecs(settings);
+  }
+
+  public DecodeSettings settings() {
+    return settings;
+  }
+
+  /** The schema of the envelopes this decoder returns. */
+  public Schema envelopeSchema() {
+    return codecs().envelopeSchema;
+  }
+
+  /**
+   * Decodes one record. Never throws for any {@code value}, including null.
+   *
+   * @param source where the record came from; must not be null
+   * @param value the record bytes, kept byte for byte in the envelope
+   */
+  public GenericRecord decode(SourceRef source, byte[] value) {
+    Objects.requireNonNull(source, "source");
+    Codecs c = codecs();
+    byte[] payload = value == null ? new byte[0] : value;
+    try {
+      GenericRecord event = read(c, payload);
+      String key = key(event);
+      long eventTime = eventTime(event);
+      if (settings.rejectNonFiniteNumbers()) {
+        requireFinite(event, event.getSchema(), "");
+      }
+      return Envelopes.valid(c.envelopeSchema, source, payload, key, eventTime, event);
+    } catch (Rejection r) {
+      return Envelopes.failed(c.envelopeSchema, source, payload, r.reason(), r.getMessage());
+    } catch (StackOverflowError e) {
+      return Envelopes.failed(
+          c.envelopeSchema,
+          source,
+          payload,
+          DeadLetterReason.UNDECODABLE,
+          "record is nested too deeply to decode");
+    } catch (Exception e) {
+      return Envelopes.failed(
+          c.envelopeSchema, source, payload, DeadLetterReason.UNDECODABLE, describe(e));
+    }
+  }
+
+  private Codecs codecs() {
+    if (codecs == null) {
+      codecs = new Codecs(settings);
+    }
+    return codecs;
+  }
+
+  private GenericRecord read(Codecs c, byte[] bytes) throws Rejection, IOException {
+    if (bytes.length == 0) {
+      throw new Rejection(DeadLetterReason.EMPTY_RECORD, "record has no bytes");
+    }
+    if (bytes.length > settings.maxRecordBytes()) {
+      throw new Rejection(
+          DeadLetterReason.OVERSIZED_RECORD,
+          "record has "
+              + bytes.length
+              + " bytes, more than the limit of "
+              + settings.maxRecordBytes());
+    }
+    switch (settings.format() == WireFormat.AUTO ? detect(bytes) : settings.format()) {
+      case AVRO_SINGLE_OBJECT:
+        return readSingleObject(c, bytes);
+      case JSON:
+        return c.json.read(bytes);
+      default:
+        requireOneDatum(c.current, bytes, 0);
+        return c.binary.read(null, DecoderFactory.get().binaryDecoder(bytes, null));
+    }
+  }
+
+  private static WireFormat detect(byte[] bytes) {
+    if (hasSingleObjectMarker(bytes)) {
+      return WireFormat.AVRO_SINGLE_OBJECT;
+    }
+    for (byte b : bytes) {
+      if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+        return b == '{' ? WireFormat.JSON : WireFormat.AVRO_BINARY;
+      }
+    }
+    return WireFormat.AVRO_BINARY;
+  }
+
+  private static boolean hasSingleObjectMarker(byte[] bytes) {
+    return bytes.length >= 2
+        && bytes[0] == SINGLE_OBJECT_MARKER[0]
+        && bytes[1] == SINGLE_OBJECT_MARKER[1];
+  }
+
+  private GenericRecord readSingleObject(Codecs c, byte[] bytes) throws Rejection, IOException {
+    if (!hasSingleObjectMarker(bytes) || bytes.length < SINGLE_OBJECT_HEADER_BYTES) {
+      throw new Rejection(
+          DeadLetterReason.UNDECODABLE,
+          "not Avro single-object encoded: expected the marker C3 01 and an 8-byte fingerprint");
+    }
+    long fingerprint = ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    Schema writer = c.readable.get(fingerprint);
+    if (writer == null) {
+      throw unreadableFingerprint(c, fingerprint);
+    }
+    requireOneDatum(writer, bytes, SINGLE_OBJECT_HEADER_BYTES);
+    return c.singleObject.decode(new ByteArrayInputStream(bytes), null);
+  }
+
+  private Rejection unreadableFingerprint(Codecs c, long fingerprint) {
+    String hex = String.format("%016x", fingerprint);
+    return SchemaCatalogue.find(fingerprint)
+        .map(
+            known ->
+                new Rejection(
+                    DeadLetterReason.INCOMPATIBLE_SCHEMA,
+                    "fingerprint "
+                        + hex
+                        + " is the schema of "
+                        + known.getFullName()
+                        + ", which cannot be read as "
+                        + settings.eventTypeName()
+                        + ": "
+                        + incompatibility(c.current, known)))
+        .orElseGet(
+            () ->
+                new Rejection(
+                    DeadLetterReason.UNKNOWN_FINGERPRINT,
+                    "fingerprint "
+                        + hex
+                        + " matches no known schema; "
+                        + settings.eventTypeName()
+                        + " accepts "
+                        + c.readable.keySet().stream()
+                            .map(fp -> String.format("%016x", fp))
+                            .sorted()
+                            .toList()));
+  }
+
+  private static String incompatibility(Schema reader, Schema writer) {
+    List<Incompatibility> problems =
+        SchemaCompatibility.checkReaderWriterCompatibility(reader, writer)
+            .getResult()
+            .getIncompatibilities();
+    if (problems.isEmpty()) {
+      return "it is not a registered version of " + reader.getFullName();
+    }
+    Incompatibility first = problems.get(0);
+    return first.getType() + " at " + first.getLocation() + " (" + first.getMessage() + ")";
+  }
+
+  /**
+   * Walks the datum with its writer schema, reading no values, to prove that {@code bytes} from
+   * {@code offset} hold exactly one datum: truncation and length prefixes pointing past the end
+   * fail here, before a reader would allocate buffers of the claimed length.
+   */
+  private static void requireOneDatum(Schema writer, byte[] bytes, int offset)
+      throws Rejection, IOException {
+    ByteArrayInputStream in = new ByteArrayInputStream(bytes, offset, bytes.length - offset);
+    BinaryDecoder decoder = DecoderFactory.get().directBinaryDecoder(in, null);
+    try {
+      GenericDatumReader.skip(writer, decoder);
+    } catch (EOFException e) {
+      throw new Rejection(
+          DeadLetterReason.UNDECODABLE,
+          "truncated: the record ends inside a " + writer.getName() + " datum");
+    }
+    if (in.available() > 0) {
+      throw new Rejection(
+          DeadLetterReason.UNDECODABLE,
+          in.available() + " trailing bytes after a complete " + writer.getName() + " datum");
+    }
+  }
+
+  private String key(GenericRecord event) throws Rejection {
+    Object key = event.get(settings.keyField());
+    if (key == null) {
+      throw new Rejection(
+          DeadLetterReason.MISSING_KEY, "key field '" + settings.keyField() + "' is null");
+    }
+    String text = key.toString();
+    if (text.isEmpty()) {
+      throw new Rejection(
+          DeadLetterReason.MISSING_KEY, "key field '" + settings.keyField() + "' is empty");
+    }
+    return text;
+  }
+
+  private long eventTime(GenericRecord event) throws Rejection {
+    Object value = event.get(settings.eventTimeField());
+    if (value == null) {
+      throw new Rejection(
+          DeadLetterReason.MISSING_EVENT_TIME,
+          "event-time field '" + settings.eventTimeField() + "' is null");
+    }
+    long eventTime = (Long) value;
+    if (eventTime < settings.minEventTime() || eventTime > settings.maxEventTime()) {
+      throw new Rejection(
+          DeadLetterReason.EVENT_TIME_OUT_OF_BOUNDS,
+          "event-time field '"
+              + settings.eventTimeField()
+              + "' is "
+              + eventTime
+              + " ("
+              + Instant.ofEpochMilli(eventTime)
+              + "), outside the accepted ["
+              + Instant.ofEpochMilli(settings.minEventTime())
+              + ", "
+              + Instant.ofEpochMilli(settings.maxEventTime())
+              + "]");
+    }
+    return eventTime;
+  }
+
+  private static void requireFinite(Object datum, Schema type, String path) throws Rejection {
+    switch (type.getType()) {
+      case RECORD:
+        GenericRecord record = (GenericRecord) datum;
+        for (Schema.Field field : type.getFields()) {
+          requireFinite(
+              record.get(field.pos()),
+              field.schema(),
+              path.isEmpty() ? field.name() : path + "." + field.name());
+        }
+        break;
+      case UNION:
+        requireFinite(
+            datum, type.getTypes().get(GenericData.get().resolveUnion(type, datum)), path);
+        break;
+      case ARRAY:
+        int i = 0;
+        for (Object item : (Collection<?>) datum) {
+          requireFinite(item, type.getElementType(), path + "[" + i++ + "]");
+        }
+        break;
+      case MAP:
+        for (Map.Entry<?, ?> entry : ((Map<?, ?>) datum).entrySet()) {
+          requireFinite(entry.getValue(), type.getValueType(), path + "." + entry.getKey());
+        }
+        break;
+      case FLOAT:
+      case DOUBLE:
+        double value = ((Number) datum).doubleValue();
+        if (!Double.isFinite(value)) {
+          throw new Rejection(
+              DeadLetterReason.INVALID_VALUE,
+              "field '" + path + "' is " + value + "; only finite numbers are accepted");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A message for a failure Avro or Jackson reported by exception: the deepest cause speaks. */
+  private static String describe(Exception e) {
+    Throwable cause = e;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      if (cause instanceof StrictUtf8Data.InvalidUtf8Exception) {
+        break;
+      }
+      cause = cause.getCause();
+    }
+    if (cause instanceof EOFException) {
+      return "truncated: the record ends before the datum is complete";
+    }
+    String detail = cause.getMessage();
+    String what =
+        cause instanceof AvroRuntimeException || cause instanceof IOException
+            ? "cannot decode"
+            : "cannot decode (" + cause.getClass().getSimpleName() + ")";
+    return detail == null ? what : what + ": " + detail;
+  }
+
+  /** Readers for one event type, built from the settings; not serialized. */
+  private static final class Codecs {
+    final Schema current;
+    final Schema envelopeSchema;
+    /** Writer schemas this type accepts in single-object records, by fingerprint. */
+    final Map<Long, Schema> readable = new HashMap<>();
+
+    final BinaryMessageDecoder<GenericRecord> singleObject;
+    final DatumReader<GenericRecord> binary;
+    final JsonEventReader json;
+
+    @SuppressWarnings("unchecked")
+    Codecs(DecodeSettings settings) {
+      current = settings.eventType().current();
+      envelopeSchema = Envelopes.schema(current);
+      SchemaStore.Cache store = new SchemaStore.Cache();
+      for (Schema version : settings.eventType().allVersions()) {
+        if (SchemaCompatibility.checkReaderWriterCompatibility(current, version).getType()
+            == SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+          readable.put(SchemaCatalogue.fingerprint(version), version);
+          store.addSchema(version);
+        }
+      }
+      singleObject = new BinaryMessageDecoder<>(StrictUtf8Data.INSTANCE, current, store);
+      binary = StrictUtf8Data.INSTANCE.createDatumReader(current);
+      json = new JsonEventReader(current, settings.keyField(), settings.eventTimeField());
+    }
+  }
+}
