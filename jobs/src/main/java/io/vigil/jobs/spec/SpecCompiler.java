@@ -237,13 +237,11 @@ public final class SpecCompiler {
     if (!fieldsKnown || !errors.isEmpty()) {
       return null;
     }
-    return DecodeSettings.builder(eventType, key, eventTime)
-        .format(format)
-        .maxRecordBytes((int) maxBytes)
-        .minEventTime(notBefore.toEpochMilli())
-        .maxEventTime(notAfter.toEpochMilli())
-        .rejectNonFiniteNumbers(v.rejectNonFiniteNumbers() == null || v.rejectNonFiniteNumbers())
-        .build();
+    return DecodeSettings.defaults(eventType, key, eventTime)
+        .withFormat(format)
+        .withMaxRecordBytes((int) maxBytes)
+        .withEventTimeBounds(notBefore.toEpochMilli(), notAfter.toEpochMilli())
+        .withRejectNonFiniteNumbers(v.rejectNonFiniteNumbers() == null || v.rejectNonFiniteNumbers());
   }
 
   private CompiledSpec.KafkaInput kafkaInput(JobSpec.Kafka k) {
