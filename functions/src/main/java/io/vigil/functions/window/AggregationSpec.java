@@ -197,14 +197,20 @@ public final class AggregationSpec implements Serializable {
                 + eventSchema.getFullName());
       } else if (metric.isNumeric() && !isNumeric(field.schema())) {
         problems.add(
-            "metric " + metric + ": field '" + metric.field() + "' is " + field.schema()
-                + ", not a number");
+            "metric " + metric + ": field '" + metric.field() + "' is of type "
+                + typeName(field.schema()) + ", not a number");
       }
     }
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException(
           "aggregation '" + name + "': " + String.join("; ", problems));
     }
+  }
+
+  private static String typeName(Schema schema) {
+    return schema.getType() == Schema.Type.UNION
+        ? String.join(" or ", schema.getTypes().stream().map(AggregationSpec::typeName).toList())
+        : schema.getType().getName();
   }
 
   private static boolean isNumeric(Schema schema) {

@@ -24,7 +24,8 @@ import org.apache.datasketches.kll.KllSketch;
  * lgK = {@value #HLL_LG_K}: relative standard error about {@link #DISTINCT_RELATIVE_ERROR} (1.6%)
  * at one sigma, exact for small counts. QUANTILE is an estimate from a DataSketches {@code
  * KllDoublesSketch} with k = {@value #KLL_K}: the returned value's normalized rank is within
- * {@link #QUANTILE_RANK_ERROR} (about 1.65%) of the requested quantile with 99% confidence; it is
+ * {@link #QUANTILE_RANK_ERROR} (about 1.3%; 1.65% for PMF-style queries) of the requested
+ * quantile with 99% confidence; it is
  * null when the window has no non-null value.
  *
  * <p>Instances are immutable and serializable.
@@ -58,11 +59,15 @@ public final class MetricSpec implements Serializable {
   public static final int KLL_K = 200;
 
   /**
-   * Normalized rank error of QUANTILE estimates for one quantile query at 99% confidence (about
-   * 0.0165): the true rank of the returned value differs from the requested quantile by at most
-   * this.
+   * Normalized rank error of one QUANTILE estimate at 99% confidence, about 0.0133 for k = {@value
+   * #KLL_K}: the true normalized rank of the returned value differs from the requested quantile by
+   * at most this. (The 1.65% usually quoted for k = 200 is {@link #KLL_PMF_RANK_ERROR}, the
+   * double-sided bound for PMF and CDF queries; it also holds, more loosely, for quantiles.)
    */
   public static final double QUANTILE_RANK_ERROR = KllSketch.getNormalizedRankError(KLL_K, false);
+
+  /** Double-sided normalized rank error of KLL at k = {@value #KLL_K}, about 0.0165. */
+  public static final double KLL_PMF_RANK_ERROR = KllSketch.getNormalizedRankError(KLL_K, true);
 
   private static final String FIELD = "([A-Za-z_][A-Za-z0-9_]*)";
   private static final Pattern COUNT_PATTERN =
