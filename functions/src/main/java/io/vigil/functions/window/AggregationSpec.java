@@ -117,8 +117,7 @@ public final class AggregationSpec implements Serializable {
         name, WindowKind.SESSION, null, null, gap, allowedLateness, groupBy, metrics);
   }
 
-  private static Duration requireMillis(
-      Duration d, String what, boolean zeroAllowed, String name) {
+  private static Duration requireMillis(Duration d, String what, boolean zeroAllowed, String name) {
     String prefix = "aggregation '" + name + "': ";
     if (d == null) {
       throw new IllegalArgumentException(prefix + what + " must be given");
@@ -155,8 +154,7 @@ public final class AggregationSpec implements Serializable {
 
   private static List<MetricSpec> validMetrics(List<MetricSpec> metrics, String name) {
     if (metrics == null || metrics.isEmpty()) {
-      throw new IllegalArgumentException(
-          "aggregation '" + name + "': needs at least one metric");
+      throw new IllegalArgumentException("aggregation '" + name + "': needs at least one metric");
     }
     Set<String> seen = new HashSet<>();
     for (MetricSpec metric : metrics) {
@@ -193,12 +191,21 @@ public final class AggregationSpec implements Serializable {
       Schema.Field field = eventSchema.getField(metric.field());
       if (field == null) {
         problems.add(
-            "metric " + metric + ": field '" + metric.field() + "' is not in "
+            "metric "
+                + metric
+                + ": field '"
+                + metric.field()
+                + "' is not in "
                 + eventSchema.getFullName());
       } else if (metric.isNumeric() && !isNumeric(field.schema())) {
         problems.add(
-            "metric " + metric + ": field '" + metric.field() + "' is of type "
-                + typeName(field.schema()) + ", not a number");
+            "metric "
+                + metric
+                + ": field '"
+                + metric.field()
+                + "' is of type "
+                + typeName(field.schema())
+                + ", not a number");
       }
     }
     if (!problems.isEmpty()) {
@@ -287,7 +294,15 @@ public final class AggregationSpec implements Serializable {
           case SLIDING -> "sliding " + size + " every " + slide;
           case SESSION -> "session gap " + gap;
         };
-    return name + " (" + shape + ", lateness " + allowedLateness + ", by " + groupBy + ", "
-        + metrics + ")";
+    return name
+        + " ("
+        + shape
+        + ", lateness "
+        + allowedLateness
+        + ", by "
+        + groupBy
+        + ", "
+        + metrics
+        + ")";
   }
 }

@@ -34,8 +34,8 @@ public class MetricAccumulator {
 
   /**
    * Adds one non-null value of the metric's field: a {@link Number} for numeric metrics, anything
-   * for DISTINCT (by its string form; bytes by their content). Not for COUNT, which is the
-   * window's event count.
+   * for DISTINCT (by its string form; bytes by their content). Not for COUNT, which is the window's
+   * event count.
    */
   public void add(MetricSpec spec, Object value) {
     switch (spec.kind()) {

@@ -19,14 +19,13 @@ import org.apache.datasketches.kll.KllSketch;
  * field value is skipped by that metric only; {@link AggregateKind#COUNT COUNT} counts every event.
  *
  * <p>Results: SUM, MIN, MAX, AVG and STDDEV are null when the window has no non-null value. STDDEV
- * is the <em>population</em> standard deviation (divides by n, 0 for a single value), computed
- * with Welford's algorithm. DISTINCT is an estimate from an Apache DataSketches HLL sketch with
- * lgK = {@value #HLL_LG_K}: relative standard error about {@link #DISTINCT_RELATIVE_ERROR} (1.6%)
- * at one sigma, exact for small counts. QUANTILE is an estimate from a DataSketches {@code
- * KllDoublesSketch} with k = {@value #KLL_K}: the returned value's normalized rank is within
- * {@link #QUANTILE_RANK_ERROR} (about 1.3%; 1.65% for PMF-style queries) of the requested
- * quantile with 99% confidence; it is
- * null when the window has no non-null value.
+ * is the <em>population</em> standard deviation (divides by n, 0 for a single value), computed with
+ * Welford's algorithm. DISTINCT is an estimate from an Apache DataSketches HLL sketch with lgK =
+ * {@value #HLL_LG_K}: relative standard error about {@link #DISTINCT_RELATIVE_ERROR} (1.6%) at one
+ * sigma, exact for small counts. QUANTILE is an estimate from a DataSketches {@code
+ * KllDoublesSketch} with k = {@value #KLL_K}: the returned value's normalized rank is within {@link
+ * #QUANTILE_RANK_ERROR} (about 1.3%; 1.65% for PMF-style queries) of the requested quantile with
+ * 99% confidence; it is null when the window has no non-null value.
  *
  * <p>Instances are immutable and serializable.
  */
@@ -119,9 +118,9 @@ public final class MetricSpec implements Serializable {
   }
 
   /**
-   * The {@code q} quantile of {@code field}, {@code 0 <= q <= 1}; output name {@code p<percent>_<field>}
-   * with any fractional percent digits after an underscore: 0.95 gives {@code p95_x}, 0.5 gives
-   * {@code p50_x}, 0.999 gives {@code p99_9_x}.
+   * The {@code q} quantile of {@code field}, {@code 0 <= q <= 1}; output name {@code
+   * p<percent>_<field>} with any fractional percent digits after an underscore: 0.95 gives {@code
+   * p95_x}, 0.5 gives {@code p50_x}, 0.999 gives {@code p99_9_x}.
    */
   public static MetricSpec quantile(String field, double q) {
     requireField(field, AggregateKind.QUANTILE);
@@ -129,7 +128,11 @@ public final class MetricSpec implements Serializable {
       throw new IllegalArgumentException("quantile must be between 0 and 1, got " + q);
     }
     String percent =
-        BigDecimal.valueOf(q).movePointRight(2).stripTrailingZeros().toPlainString().replace('.', '_');
+        BigDecimal.valueOf(q)
+            .movePointRight(2)
+            .stripTrailingZeros()
+            .toPlainString()
+            .replace('.', '_');
     return new MetricSpec(AggregateKind.QUANTILE, field, q, "p" + percent + "_" + field);
   }
 

@@ -45,8 +45,8 @@ public class WindowAccumulator {
   }
 
   /**
-   * Folds in {@code other}, a window of the same group over disjoint events (sessions merging);
-   * the revision continues from the most advanced of the two.
+   * Folds in {@code other}, a window of the same group over disjoint events (sessions merging); the
+   * revision continues from the most advanced of the two.
    */
   public void merge(List<MetricSpec> specs, WindowAccumulator other) {
     count += other.count;

@@ -62,7 +62,9 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
   public static final OutputTag<DeadLetter> LATE =
       new OutputTag<>("window-late-events", TypeInformation.of(DeadLetter.class));
 
-  /** Events that could not be aggregated at all (failed envelopes, missing or non-numeric fields). */
+  /**
+   * Events that could not be aggregated at all (failed envelopes, missing or non-numeric fields).
+   */
   public static final OutputTag<DeadLetter> REJECTED =
       new OutputTag<>("window-rejected-events", TypeInformation.of(DeadLetter.class));
 
@@ -107,8 +109,8 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
   }
 
   /**
-   * The event's value for each metric (null for COUNT and null values), or null after rejecting
-   * the event when a field is missing or not a number.
+   * The event's value for each metric (null for COUNT and null values), or null after rejecting the
+   * event when a field is missing or not a number.
    */
   private Object[] metricValues(GenericRecord envelope, Context ctx) {
     GenericRecord event = Envelopes.event(envelope);
@@ -120,14 +122,25 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
         continue;
       }
       if (event.getSchema().getField(metric.field()) == null) {
-        reject(envelope, ctx, DeadLetterReason.MISSING_FIELD,
+        reject(
+            envelope,
+            ctx,
+            DeadLetterReason.MISSING_FIELD,
             "metric " + metric + ": event has no field '" + metric.field() + "'");
         return null;
       }
       Object value = event.get(metric.field());
       if (value != null && metric.isNumeric() && !(value instanceof Number)) {
-        reject(envelope, ctx, DeadLetterReason.WRONG_TYPE,
-            "metric " + metric + ": field '" + metric.field() + "' holds '" + value
+        reject(
+            envelope,
+            ctx,
+            DeadLetterReason.WRONG_TYPE,
+            "metric "
+                + metric
+                + ": field '"
+                + metric.field()
+                + "' holds '"
+                + value
                 + "', not a number");
         return null;
       }
@@ -141,8 +154,11 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
     ctx.output(
         REJECTED,
         Envelopes.toDeadLetter(
-            envelope, eventTypeName, spec.name(), reason, "aggregation '" + spec.name() + "', "
-                + message));
+            envelope,
+            eventTypeName,
+            spec.name(),
+            reason,
+            "aggregation '" + spec.name() + "', " + message));
   }
 
   private void addToFixedWindows(
@@ -233,8 +249,8 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
   }
 
   /**
-   * Sessions share one timer service per group: a timer of an absorbed session may also be the
-   * emit or clear time of another session, which must keep it.
+   * Sessions share one timer service per group: a timer of an absorbed session may also be the emit
+   * or clear time of another session, which must keep it.
    */
   private void deleteTimerUnlessNeeded(TimerService timers, long time) throws Exception {
     for (WindowAccumulator acc : windows.values()) {
@@ -275,7 +291,8 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
     }
   }
 
-  private void emit(String groupKey, long start, WindowAccumulator acc, Collector<WindowAggregate> out) {
+  private void emit(
+      String groupKey, long start, WindowAccumulator acc, Collector<WindowAggregate> out) {
     out.collect(
         WindowAggregate.newBuilder()
             .setAggregation(spec.name())

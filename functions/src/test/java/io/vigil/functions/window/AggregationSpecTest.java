@@ -22,8 +22,12 @@ class AggregationSpecTest {
   void factoriesBuildTheWindowShape() {
     AggregationSpec sliding =
         AggregationSpec.sliding(
-            "s", Duration.ofMinutes(10), Duration.ofMinutes(1), Duration.ofSeconds(30),
-            BY_DEVICE, COUNT);
+            "s",
+            Duration.ofMinutes(10),
+            Duration.ofMinutes(1),
+            Duration.ofSeconds(30),
+            BY_DEVICE,
+            COUNT);
     assertThat(sliding.kind()).isEqualTo(WindowKind.SLIDING);
     assertThat(sliding.size()).isEqualTo(Duration.ofMinutes(10));
     assertThat(sliding.slide()).isEqualTo(Duration.ofMinutes(1));
@@ -46,17 +50,24 @@ class AggregationSpecTest {
     assertThatThrownBy(
             () ->
                 AggregationSpec.sliding(
-                    "s", Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ZERO, BY_DEVICE,
+                    "s",
+                    Duration.ofSeconds(5),
+                    Duration.ofSeconds(10),
+                    Duration.ZERO,
+                    BY_DEVICE,
                     COUNT))
         .hasMessageContaining("slide PT10S must not be longer than window size PT5S");
     assertThatThrownBy(
             () ->
                 AggregationSpec.sliding(
-                    "s", Duration.ofSeconds(5), Duration.ofSeconds(-1), Duration.ZERO, BY_DEVICE,
+                    "s",
+                    Duration.ofSeconds(5),
+                    Duration.ofSeconds(-1),
+                    Duration.ZERO,
+                    BY_DEVICE,
                     COUNT))
         .hasMessageContaining("window slide must be positive");
-    assertThatThrownBy(
-            () -> AggregationSpec.session("g", null, Duration.ZERO, BY_DEVICE, COUNT))
+    assertThatThrownBy(() -> AggregationSpec.session("g", null, Duration.ZERO, BY_DEVICE, COUNT))
         .hasMessageContaining("session gap must be given");
     assertThatThrownBy(
             () ->
@@ -76,9 +87,7 @@ class AggregationSpecTest {
     assertThatThrownBy(() -> AggregationSpec.tumbling("t", size, Duration.ZERO, List.of(), COUNT))
         .hasMessageContaining("at least one field");
     assertThatThrownBy(
-            () ->
-                AggregationSpec.tumbling(
-                    "t", size, Duration.ZERO, List.of("a", "a"), COUNT))
+            () -> AggregationSpec.tumbling("t", size, Duration.ZERO, List.of("a", "a"), COUNT))
         .hasMessageContaining("'a' is listed twice");
     assertThatThrownBy(
             () -> AggregationSpec.tumbling("t", size, Duration.ZERO, BY_DEVICE, List.of()))
@@ -86,7 +95,10 @@ class AggregationSpecTest {
     assertThatThrownBy(
             () ->
                 AggregationSpec.tumbling(
-                    "t", size, Duration.ZERO, BY_DEVICE,
+                    "t",
+                    size,
+                    Duration.ZERO,
+                    BY_DEVICE,
                     List.of(MetricSpec.parse("p95(x)"), MetricSpec.parse("quantile(x, 0.95)"))))
         .hasMessageContaining("output name 'p95_x'");
     assertThatThrownBy(() -> AggregationSpec.tumbling(" ", size, Duration.ZERO, BY_DEVICE, COUNT))
@@ -97,7 +109,10 @@ class AggregationSpecTest {
   void checkAgainstListsEveryUnknownOrNonNumericField() {
     AggregationSpec spec =
         AggregationSpec.tumbling(
-            "t", Duration.ofSeconds(1), Duration.ZERO, List.of("deviceId", "region"),
+            "t",
+            Duration.ofSeconds(1),
+            Duration.ZERO,
+            List.of("deviceId", "region"),
             List.of(
                 MetricSpec.parse("avg(temperature)"),
                 MetricSpec.parse("avg(site)"),
@@ -117,7 +132,10 @@ class AggregationSpecTest {
   void acceptsAMatchingSchemaAndSurvivesJavaSerialization() throws Exception {
     AggregationSpec spec =
         AggregationSpec.sliding(
-            "s", Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(1),
+            "s",
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(1),
             List.of("site", "deviceId"),
             List.of(MetricSpec.count(), MetricSpec.parse("p99(temperature)")));
     spec.checkAgainst(SensorReading.getClassSchema());
@@ -126,8 +144,7 @@ class AggregationSpecTest {
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
       out.writeObject(spec);
     }
-    Object copy =
-        new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
+    Object copy = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
     assertThat(copy).isEqualTo(spec);
   }
 }

@@ -59,8 +59,17 @@ class MetricSpecTest {
   @ParameterizedTest
   @ValueSource(
       strings = {
-        "", "sum", "sum()", "sum(a b)", "median(x)", "p101(x)", "quantile(x)",
-        "quantile(x, 1.5)", "avg(x", "count(x)", "sum(1x)"
+        "",
+        "sum",
+        "sum()",
+        "sum(a b)",
+        "median(x)",
+        "p101(x)",
+        "quantile(x)",
+        "quantile(x, 1.5)",
+        "avg(x",
+        "count(x)",
+        "sum(1x)"
       })
   void rejectsMalformedShorthand(String text) {
     assertThatThrownBy(() -> MetricSpec.parse(text))
@@ -88,8 +97,7 @@ class MetricSpecTest {
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
       out.writeObject(metric);
     }
-    Object copy =
-        new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
+    Object copy = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
     assertThat(copy).isEqualTo(metric);
     assertThat(((MetricSpec) copy).outputName()).isEqualTo("hot");
     assertThat(((MetricSpec) copy).quantile()).isEqualTo(0.95);

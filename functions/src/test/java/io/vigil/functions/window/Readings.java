@@ -41,12 +41,7 @@ final class Readings {
   GenericRecord envelope(Schema envelopeSchema, String key, long eventTime, GenericRecord event) {
     long n = offset.getAndIncrement();
     return Envelopes.valid(
-        envelopeSchema,
-        new SourceRef("sensors", 0, n, null),
-        payloadOf(n),
-        key,
-        eventTime,
-        event);
+        envelopeSchema, new SourceRef("sensors", 0, n, null), payloadOf(n), key, eventTime, event);
   }
 
   /** The payload of the envelope at {@code offset}. */

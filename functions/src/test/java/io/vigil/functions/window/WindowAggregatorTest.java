@@ -2,6 +2,7 @@ package io.vigil.functions.window;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.assertj.core.groups.Tuple.tuple;
 
 import io.vigil.functions.event.Envelopes;
 import io.vigil.schemas.DeadLetter;
@@ -12,12 +13,13 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.apache.avro.Schema;
@@ -140,10 +142,13 @@ class WindowAggregatorTest {
 
     harness.processWatermark(20 * SECOND - 1);
     List<WindowAggregate> second = drainOutput();
-    assertThat(second).singleElement().satisfies(a -> {
-      assertThat(a.getWindowStart()).isEqualTo(10 * SECOND);
-      assertThat(a.getValues()).containsEntry("max_temperature", 99.0);
-    });
+    assertThat(second)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getWindowStart()).isEqualTo(10 * SECOND);
+              assertThat(a.getValues()).containsEntry("max_temperature", 99.0);
+            });
     assertNoStateOrTimers();
   }
 
@@ -153,7 +158,11 @@ class WindowAggregatorTest {
     long slide = 4 * SECOND;
     open(
         AggregationSpec.sliding(
-            "s10", Duration.ofMillis(size), Duration.ofMillis(slide), Duration.ZERO, BY_DEVICE,
+            "s10",
+            Duration.ofMillis(size),
+            Duration.ofMillis(slide),
+            Duration.ZERO,
+            BY_DEVICE,
             List.of(MetricSpec.count(), MetricSpec.parse("sum(temperature)"))));
     long[] times = {0, 3 * SECOND, 4 * SECOND, 13 * SECOND, 13 * SECOND + 999, 29 * SECOND};
     for (int i = 0; i < times.length; i++) {
@@ -162,7 +171,7 @@ class WindowAggregatorTest {
     harness.processWatermark(Long.MAX_VALUE);
 
     // Oracle: every window k * slide, [start, start + size), that holds at least one time.
-    Map<Long, List<Integer>> expected = new java.util.TreeMap<>();
+    Map<Long, List<Integer>> expected = new TreeMap<>();
     for (long start = Math.floorDiv(-size, slide) * slide; start <= 30 * SECOND; start += slide) {
       for (int i = 0; i < times.length; i++) {
         if (times[i] >= start && times[i] < start + size) {
@@ -203,17 +212,20 @@ class WindowAggregatorTest {
     assertThat(drainOutput()).isEmpty();
 
     harness.processWatermark(15 * SECOND - 1);
-    assertThat(drainOutput()).singleElement().satisfies(a -> {
-      assertThat(a.getWindowStart()).isZero();
-      assertThat(a.getWindowEnd()).isEqualTo(15 * SECOND);
-      assertThat(a.getCount()).isEqualTo(4);
-      assertThat(a.getRevision()).isZero();
-      assertThat(a.getValues())
-          .containsEntry("sum_temperature", 10.0)
-          .containsEntry("min_temperature", 1.0)
-          .containsEntry("max_temperature", 4.0)
-          .containsEntry("avg_temperature", 2.5);
-    });
+    assertThat(drainOutput())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getWindowStart()).isZero();
+              assertThat(a.getWindowEnd()).isEqualTo(15 * SECOND);
+              assertThat(a.getCount()).isEqualTo(4);
+              assertThat(a.getRevision()).isZero();
+              assertThat(a.getValues())
+                  .containsEntry("sum_temperature", 10.0)
+                  .containsEntry("min_temperature", 1.0)
+                  .containsEntry("max_temperature", 4.0)
+                  .containsEntry("avg_temperature", 2.5);
+            });
     assertNoStateOrTimers();
   }
 
@@ -227,9 +239,7 @@ class WindowAggregatorTest {
     harness.processWatermark(Long.MAX_VALUE);
     assertThat(drainOutput())
         .extracting(WindowAggregate::getWindowStart, WindowAggregate::getWindowEnd)
-        .containsExactlyInAnyOrder(
-            org.assertj.core.groups.Tuple.tuple(0L, 5 * SECOND),
-            org.assertj.core.groups.Tuple.tuple(5 * SECOND + 1, 10 * SECOND + 1));
+        .containsExactlyInAnyOrder(tuple(0L, 5 * SECOND), tuple(5 * SECOND + 1, 10 * SECOND + 1));
     assertNoStateOrTimers();
   }
 
@@ -237,15 +247,21 @@ class WindowAggregatorTest {
   void sessionMergedAfterFiringContinuesRevisionAndKeepsSharedTimers() throws Exception {
     open(
         AggregationSpec.session(
-            "sess", Duration.ofSeconds(5), Duration.ofSeconds(10), BY_DEVICE,
+            "sess",
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(10),
+            BY_DEVICE,
             List.of(MetricSpec.count())));
     send(readings.reading("d1", 0, 1.0));
     send(readings.reading("d1", 10 * SECOND, 2.0));
     harness.processWatermark(5 * SECOND);
-    assertThat(drainOutput()).singleElement().satisfies(a -> {
-      assertThat(a.getWindowEnd()).isEqualTo(5 * SECOND);
-      assertThat(a.getRevision()).isZero();
-    });
+    assertThat(drainOutput())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getWindowEnd()).isEqualTo(5 * SECOND);
+              assertThat(a.getRevision()).isZero();
+            });
 
     // Bridges the fired [0, 5 s) with [10 s, 15 s). The cleanup time of [0, 5 s) is 14 999,
     // which is also the emit time of the merged session and must survive the merge.
@@ -254,12 +270,15 @@ class WindowAggregatorTest {
     assertThat(harness.numEventTimeTimers()).isEqualTo(2);
 
     harness.processWatermark(15 * SECOND - 1);
-    assertThat(drainOutput()).singleElement().satisfies(a -> {
-      assertThat(a.getWindowStart()).isZero();
-      assertThat(a.getWindowEnd()).isEqualTo(15 * SECOND);
-      assertThat(a.getCount()).isEqualTo(3);
-      assertThat(a.getRevision()).isEqualTo(1);
-    });
+    assertThat(drainOutput())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getWindowStart()).isZero();
+              assertThat(a.getWindowEnd()).isEqualTo(15 * SECOND);
+              assertThat(a.getCount()).isEqualTo(3);
+              assertThat(a.getRevision()).isEqualTo(1);
+            });
     harness.processWatermark(25 * SECOND - 1);
     assertNoStateOrTimers();
     assertThat(late()).isEmpty();
@@ -278,12 +297,15 @@ class WindowAggregatorTest {
     GenericRecord lateOne = readings.reading("d1", 1 * SECOND, 2.0);
     send(lateOne);
 
-    assertThat(late()).singleElement().satisfies(d -> {
-      assertThat(d.getWindowStart()).isEqualTo(1 * SECOND);
-      assertThat(d.getWindowEnd()).isEqualTo(6 * SECOND);
-      assertThat(d.getReason()).isEqualTo(DeadLetterReason.LATE_EVENT);
-      assertThat(d.getPayload()).isEqualTo(Envelopes.payload(lateOne));
-    });
+    assertThat(late())
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.getWindowStart()).isEqualTo(1 * SECOND);
+              assertThat(d.getWindowEnd()).isEqualTo(6 * SECOND);
+              assertThat(d.getReason()).isEqualTo(DeadLetterReason.LATE_EVENT);
+              assertThat(d.getPayload()).isEqualTo(Envelopes.payload(lateOne));
+            });
     assertThat(harness.numKeyedStateEntries()).isEqualTo(entries);
     assertThat(harness.numEventTimeTimers()).isEqualTo(timers);
     harness.processWatermark(Long.MAX_VALUE);
@@ -295,33 +317,41 @@ class WindowAggregatorTest {
   void lateEventWithinAllowedLatenessReEmitsWithNextRevision() throws Exception {
     open(
         AggregationSpec.tumbling(
-            "t10", Duration.ofSeconds(10), Duration.ofSeconds(5), BY_DEVICE,
-            temperatureMetrics()));
+            "t10", Duration.ofSeconds(10), Duration.ofSeconds(5), BY_DEVICE, temperatureMetrics()));
     send(readings.reading("d1", 1 * SECOND, 10.0));
     send(readings.reading("d1", 2 * SECOND, 20.0));
     harness.processWatermark(10 * SECOND - 1);
-    assertThat(drainOutput()).singleElement().satisfies(a -> {
-      assertThat(a.getRevision()).isZero();
-      assertThat(a.getCount()).isEqualTo(2);
-    });
+    assertThat(drainOutput())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getRevision()).isZero();
+              assertThat(a.getCount()).isEqualTo(2);
+            });
 
     send(readings.reading("d1", 3 * SECOND, 60.0));
-    assertThat(drainOutput()).singleElement().satisfies(a -> {
-      assertThat(a.getRevision()).isEqualTo(1);
-      assertThat(a.getCount()).isEqualTo(3);
-      assertThat(a.getValues())
-          .containsEntry("sum_temperature", 90.0)
-          .containsEntry("max_temperature", 60.0)
-          .containsEntry("avg_temperature", 30.0);
-    });
+    assertThat(drainOutput())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getRevision()).isEqualTo(1);
+              assertThat(a.getCount()).isEqualTo(3);
+              assertThat(a.getValues())
+                  .containsEntry("sum_temperature", 90.0)
+                  .containsEntry("max_temperature", 60.0)
+                  .containsEntry("avg_temperature", 30.0);
+            });
 
     // Last moment within the lateness: cleanup is at 10 s - 1 + 5 s = 14 999.
     harness.processWatermark(15 * SECOND - 2);
     send(readings.reading("d1", 4 * SECOND, 0.0));
-    assertThat(drainOutput()).singleElement().satisfies(a -> {
-      assertThat(a.getRevision()).isEqualTo(2);
-      assertThat(a.getValues()).containsEntry("min_temperature", 0.0);
-    });
+    assertThat(drainOutput())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getRevision()).isEqualTo(2);
+              assertThat(a.getValues()).containsEntry("min_temperature", 0.0);
+            });
     assertThat(late()).isEmpty();
 
     harness.processWatermark(15 * SECOND - 1);
@@ -332,14 +362,20 @@ class WindowAggregatorTest {
   void firstEventOfAWindowAfterItsEndIsEmittedAtOnce() throws Exception {
     open(
         AggregationSpec.tumbling(
-            "t10", Duration.ofSeconds(10), Duration.ofSeconds(5), BY_DEVICE,
+            "t10",
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(5),
+            BY_DEVICE,
             List.of(MetricSpec.count())));
     harness.processWatermark(12 * SECOND);
     send(readings.reading("d1", 1 * SECOND, 10.0));
-    assertThat(drainOutput()).singleElement().satisfies(a -> {
-      assertThat(a.getRevision()).isZero();
-      assertThat(a.getCount()).isEqualTo(1);
-    });
+    assertThat(drainOutput())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getRevision()).isZero();
+              assertThat(a.getCount()).isEqualTo(1);
+            });
     assertThat(harness.numEventTimeTimers()).as("only the cleanup timer").isEqualTo(1);
     harness.processWatermark(15 * SECOND - 1);
     assertThat(drainOutput()).isEmpty();
@@ -350,7 +386,10 @@ class WindowAggregatorTest {
   void emitsLateDeadLetterWhenWindowClosed() throws Exception {
     open(
         AggregationSpec.tumbling(
-            "t10", Duration.ofSeconds(10), Duration.ofSeconds(5), BY_DEVICE,
+            "t10",
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(5),
+            BY_DEVICE,
             List.of(MetricSpec.count())));
     send(readings.reading("d1", 1 * SECOND, 10.0));
     harness.processWatermark(15 * SECOND - 1);
@@ -361,20 +400,23 @@ class WindowAggregatorTest {
     send(tooLate);
 
     assertThat(drainOutput()).isEmpty();
-    assertThat(late()).singleElement().satisfies(d -> {
-      assertThat(d.getReason()).isEqualTo(DeadLetterReason.LATE_EVENT);
-      assertThat(d.getStage()).isEqualTo("t10");
-      assertThat(d.getEventType()).isEqualTo(Readings.EVENT_TYPE);
-      assertThat(d.getWindowStart()).isZero();
-      assertThat(d.getWindowEnd()).isEqualTo(10 * SECOND);
-      assertThat(d.getSource()).isEqualTo(new SourceRef("sensors", 0, 1L, null));
-      assertThat(d.getPayload()).isEqualTo(ByteBuffer.wrap(Readings.payloadOf(1)));
-      assertThat(d.getMessage())
-          .contains("1970-01-01T00:00:09Z")
-          .contains("[1970-01-01T00:00:00Z, 1970-01-01T00:00:10Z)")
-          .contains("watermark 1970-01-01T00:00:14.999Z")
-          .contains("5s");
-    });
+    assertThat(late())
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.getReason()).isEqualTo(DeadLetterReason.LATE_EVENT);
+              assertThat(d.getStage()).isEqualTo("t10");
+              assertThat(d.getEventType()).isEqualTo(Readings.EVENT_TYPE);
+              assertThat(d.getWindowStart()).isZero();
+              assertThat(d.getWindowEnd()).isEqualTo(10 * SECOND);
+              assertThat(d.getSource()).isEqualTo(new SourceRef("sensors", 0, 1L, null));
+              assertThat(d.getPayload()).isEqualTo(ByteBuffer.wrap(Readings.payloadOf(1)));
+              assertThat(d.getMessage())
+                  .contains("1970-01-01T00:00:09Z")
+                  .contains("[1970-01-01T00:00:00Z, 1970-01-01T00:00:10Z)")
+                  .contains("watermark 1970-01-01T00:00:14.999Z")
+                  .contains("5s");
+            });
     assertNoStateOrTimers();
   }
 
@@ -382,7 +424,11 @@ class WindowAggregatorTest {
   void slidingElementIsCountedInOpenWindowsAndDeadLetteredForClosedOnes() throws Exception {
     open(
         AggregationSpec.sliding(
-            "s10", Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ZERO, BY_DEVICE,
+            "s10",
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(5),
+            Duration.ZERO,
+            BY_DEVICE,
             List.of(MetricSpec.count())));
     send(readings.reading("d1", 6 * SECOND, 1.0));
     harness.processWatermark(10 * SECOND - 1);
@@ -393,17 +439,23 @@ class WindowAggregatorTest {
     // 7 s belongs to [0, 10 s), closed, and to [5 s, 15 s), still open.
     GenericRecord partlyLate = readings.reading("d1", 7 * SECOND, 2.0);
     send(partlyLate);
-    assertThat(late()).singleElement().satisfies(d -> {
-      assertThat(d.getWindowStart()).isZero();
-      assertThat(d.getWindowEnd()).isEqualTo(10 * SECOND);
-      assertThat(d.getPayload()).isEqualTo(Envelopes.payload(partlyLate));
-    });
+    assertThat(late())
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.getWindowStart()).isZero();
+              assertThat(d.getWindowEnd()).isEqualTo(10 * SECOND);
+              assertThat(d.getPayload()).isEqualTo(Envelopes.payload(partlyLate));
+            });
 
     harness.processWatermark(15 * SECOND - 1);
-    assertThat(drainOutput()).singleElement().satisfies(a -> {
-      assertThat(a.getWindowStart()).isEqualTo(5 * SECOND);
-      assertThat(a.getCount()).isEqualTo(2);
-    });
+    assertThat(drainOutput())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.getWindowStart()).isEqualTo(5 * SECOND);
+              assertThat(a.getCount()).isEqualTo(2);
+            });
     assertNoStateOrTimers();
   }
 
@@ -411,7 +463,11 @@ class WindowAggregatorTest {
   void entirelyLateSlidingElementGetsOneDeadLetterPerWindow() throws Exception {
     open(
         AggregationSpec.sliding(
-            "s10", Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(1), BY_DEVICE,
+            "s10",
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(1),
+            BY_DEVICE,
             List.of(MetricSpec.count())));
     harness.processWatermark(60 * SECOND);
     send(readings.reading("d1", 7 * SECOND, 1.0));
@@ -422,8 +478,11 @@ class WindowAggregatorTest {
         expectedStarts.add(start);
       }
     }
-    assertThat(late()).extracting(DeadLetter::getWindowStart).containsExactlyElementsOf(expectedStarts);
-    assertThat(late()).allSatisfy(d -> assertThat(d.getWindowEnd()).isEqualTo(d.getWindowStart() + 10 * SECOND));
+    assertThat(late())
+        .extracting(DeadLetter::getWindowStart)
+        .containsExactlyElementsOf(expectedStarts);
+    assertThat(late())
+        .allSatisfy(d -> assertThat(d.getWindowEnd()).isEqualTo(d.getWindowStart() + 10 * SECOND));
     assertThat(drainOutput()).isEmpty();
     assertNoStateOrTimers();
   }
@@ -443,9 +502,7 @@ class WindowAggregatorTest {
             MetricSpec.parse("p95(temperature)"),
             MetricSpec.parse("p99(temperature)"),
             MetricSpec.parse("quantile(temperature, 0.999)"));
-    open(
-        AggregationSpec.tumbling(
-            "hour", Duration.ofHours(1), Duration.ZERO, BY_DEVICE, metrics));
+    open(AggregationSpec.tumbling("hour", Duration.ofHours(1), Duration.ZERO, BY_DEVICE, metrics));
 
     Random random = new Random(42);
     int n = 20_000;
@@ -494,7 +551,9 @@ class WindowAggregatorTest {
     assertThat(estimate).isNotNull();
     long atOrBelow = sorted.stream().filter(t -> t <= estimate).count();
     double rank = (double) atOrBelow / sorted.size();
-    assertThat(rank).as("rank of p%s estimate", q).isCloseTo(q, within(MetricSpec.QUANTILE_RANK_ERROR));
+    assertThat(rank)
+        .as("rank of p%s estimate", q)
+        .isCloseTo(q, within(MetricSpec.QUANTILE_RANK_ERROR));
   }
 
   @Test
@@ -545,7 +604,8 @@ class WindowAggregatorTest {
   @Test
   void nullValuesAreSkippedByTheirMetricButCounted() throws Exception {
     Schema eventSchema =
-        SchemaBuilder.record("Probe").fields()
+        SchemaBuilder.record("Probe")
+            .fields()
             .requiredString("deviceId")
             .optionalDouble("reading")
             .endRecord();
@@ -561,7 +621,8 @@ class WindowAggregatorTest {
             MetricSpec.parse("distinct(reading)"),
             MetricSpec.parse("p50(reading)"));
     AggregationSpec spec =
-        AggregationSpec.tumbling("probe", Duration.ofSeconds(10), Duration.ZERO, BY_DEVICE, metrics);
+        AggregationSpec.tumbling(
+            "probe", Duration.ofSeconds(10), Duration.ZERO, BY_DEVICE, metrics);
     spec.checkAgainst(eventSchema);
     open(spec);
     send(readings.envelope(envelopeSchema, "a", 1, probe(eventSchema, "a", null)));
@@ -582,9 +643,15 @@ class WindowAggregatorTest {
         .containsEntry("stddev_reading", 0.0)
         .containsEntry("distinct_reading", 1.0)
         .containsEntry("p50_reading", 2.0);
-    Map<String, Double> onlyNulls = new java.util.HashMap<>();
-    for (String name : List.of("sum_reading", "min_reading", "max_reading", "avg_reading",
-        "stddev_reading", "p50_reading")) {
+    Map<String, Double> onlyNulls = new HashMap<>();
+    for (String name :
+        List.of(
+            "sum_reading",
+            "min_reading",
+            "max_reading",
+            "avg_reading",
+            "stddev_reading",
+            "p50_reading")) {
       onlyNulls.put(name, null);
     }
     onlyNulls.put("count", 1.0);
@@ -604,7 +671,10 @@ class WindowAggregatorTest {
   void rejectsNonNumericFieldAndFailedEnvelopeWithoutCountingThem() throws Exception {
     open(
         AggregationSpec.tumbling(
-            "t10", Duration.ofSeconds(10), Duration.ZERO, BY_DEVICE,
+            "t10",
+            Duration.ofSeconds(10),
+            Duration.ZERO,
+            BY_DEVICE,
             List.of(MetricSpec.count(), MetricSpec.parse("avg(site)"))));
     send(readings.reading("d1", "north", 1 * SECOND, 1.0));
     GenericRecord failed =
@@ -640,7 +710,8 @@ class WindowAggregatorTest {
     acc.revision = 2;
     DataOutputSerializer out = new DataOutputSerializer(256);
     serializer.serialize(acc, out);
-    WindowAccumulator copy = serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+    WindowAccumulator copy =
+        serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
     assertThat(copy.windowEnd).isEqualTo(10);
     assertThat(copy.revision).isEqualTo(2);
     assertThat(copy.results(metrics)).isEqualTo(Map.of("p50_x", 3.0, "sum_x", 3.0));
@@ -650,7 +721,10 @@ class WindowAggregatorTest {
   void groupsWithTheSameValuesInDifferentFieldsStayApart() throws Exception {
     open(
         AggregationSpec.tumbling(
-            "t10", Duration.ofSeconds(10), Duration.ZERO, List.of("deviceId", "site"),
+            "t10",
+            Duration.ofSeconds(10),
+            Duration.ZERO,
+            List.of("deviceId", "site"),
             List.of(MetricSpec.count())));
     send(readings.reading("a|b", "c", 1, 1.0));
     send(readings.reading("a", "b|c", 2, 1.0));
@@ -659,8 +733,8 @@ class WindowAggregatorTest {
     assertThat(drainOutput())
         .extracting(WindowAggregate::getGroupKey, WindowAggregate::getCount)
         .containsExactlyInAnyOrder(
-            org.assertj.core.groups.Tuple.tuple(Map.of("deviceId", "a|b", "site", "c"), 1L),
-            org.assertj.core.groups.Tuple.tuple(Map.of("deviceId", "a", "site", "b|c"), 2L));
+            tuple(Map.of("deviceId", "a|b", "site", "c"), 1L),
+            tuple(Map.of("deviceId", "a", "site", "b|c"), 2L));
     assertNoStateOrTimers();
   }
 }
