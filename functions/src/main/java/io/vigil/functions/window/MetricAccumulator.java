@@ -1,0 +1,154 @@
+package io.vigil.functions.window;
+
+import io.vigil.functions.window.MetricSpec.AggregateKind;
+import java.nio.ByteBuffer;
+import org.apache.datasketches.hll.HllSketch;
+import org.apache.datasketches.hll.TgtHllType;
+import org.apache.datasketches.hll.Union;
+import org.apache.datasketches.kll.KllDoublesSketch;
+import org.apache.datasketches.memory.Memory;
+import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
+
+/**
+ * The running state of one {@link MetricSpec} in one window: a Flink POJO (public fields of POJO
+ * types only, so Flink serializes it without Kryo).
+ *
+ * <p>{@code n} counts the non-null values seen. SUM and AVG use {@code sum}; MIN and MAX use {@code
+ * min} and {@code max}; STDDEV uses Welford's running {@code mean} and {@code m2} (sum of squared
+ * differences from the mean), merged with Chan et al.'s formula for sessions. DISTINCT and QUANTILE
+ * keep a serialized DataSketches sketch in {@code sketch} (HLL_8, lgK {@value MetricSpec#HLL_LG_K};
+ * KLL doubles, k {@value MetricSpec#KLL_K}); null until the first value. Sketches are heapified,
+ * updated and serialized again per event: simple and correct, not the fastest.
+ */
+public class MetricAccumulator {
+
+  public long n;
+  public double sum;
+  public double min;
+  public double max;
+  public double mean;
+  public double m2;
+  public byte[] sketch;
+
+  public MetricAccumulator() {}
+
+  /**
+   * Adds one non-null value of the metric's field: a {@link Number} for numeric metrics, anything
+   * for DISTINCT (by its string form; bytes by their content). Not for COUNT, which is the window's
+   * event count.
+   */
+  public void add(MetricSpec spec, Object value) {
+    switch (spec.kind()) {
+      case COUNT -> throw new IllegalArgumentException("COUNT reads no field values");
+      case DISTINCT -> addDistinct(value);
+      case QUANTILE -> addQuantile(((Number) value).doubleValue());
+      case SUM, MIN, MAX, AVG, STDDEV -> addNumber(((Number) value).doubleValue());
+    }
+  }
+
+  private void addNumber(double x) {
+    n++;
+    sum += x;
+    min = n == 1 ? x : Math.min(min, x);
+    max = n == 1 ? x : Math.max(max, x);
+    double delta = x - mean;
+    mean += delta / n;
+    m2 += delta * (x - mean);
+  }
+
+  private void addDistinct(Object value) {
+    HllSketch hll =
+        sketch == null
+            ? new HllSketch(MetricSpec.HLL_LG_K, TgtHllType.HLL_8)
+            : HllSketch.heapify(sketch);
+    if (value instanceof ByteBuffer bytes) {
+      hll.update(bytes.duplicate());
+    } else {
+      hll.update(value.toString());
+    }
+    n++;
+    sketch = hll.toCompactByteArray();
+  }
+
+  private void addQuantile(double x) {
+    KllDoublesSketch kll =
+        sketch == null
+            ? KllDoublesSketch.newHeapInstance(MetricSpec.KLL_K)
+            : KllDoublesSketch.heapify(Memory.wrap(sketch));
+    kll.update(x);
+    n++;
+    sketch = kll.toByteArray();
+  }
+
+  /** Folds {@code other} (the same metric over a disjoint set of events) into this one. */
+  public void merge(MetricSpec spec, MetricAccumulator other) {
+    if (other.n == 0) {
+      return;
+    }
+    if (n == 0) {
+      copyFrom(other);
+      return;
+    }
+    switch (spec.kind()) {
+      case DISTINCT -> {
+        Union union = new Union(MetricSpec.HLL_LG_K);
+        union.update(HllSketch.heapify(sketch));
+        union.update(HllSketch.heapify(other.sketch));
+        sketch = union.getResult(TgtHllType.HLL_8).toCompactByteArray();
+        n += other.n;
+      }
+      case QUANTILE -> {
+        KllDoublesSketch kll = KllDoublesSketch.heapify(Memory.wrap(sketch));
+        kll.merge(KllDoublesSketch.heapify(Memory.wrap(other.sketch)));
+        sketch = kll.toByteArray();
+        n += other.n;
+      }
+      default -> {
+        long total = n + other.n;
+        double delta = other.mean - mean;
+        m2 += other.m2 + delta * delta * ((double) n * other.n / total);
+        mean += delta * other.n / total;
+        sum += other.sum;
+        min = Math.min(min, other.min);
+        max = Math.max(max, other.max);
+        n = total;
+      }
+    }
+  }
+
+  private void copyFrom(MetricAccumulator other) {
+    n = other.n;
+    sum = other.sum;
+    min = other.min;
+    max = other.max;
+    mean = other.mean;
+    m2 = other.m2;
+    sketch = other.sketch == null ? null : other.sketch.clone();
+  }
+
+  /**
+   * The metric's value: null when no non-null value was seen, except COUNT (the window's {@code
+   * eventCount}) and DISTINCT (0).
+   */
+  public Double result(MetricSpec spec, long eventCount) {
+    AggregateKind kind = spec.kind();
+    if (kind == AggregateKind.COUNT) {
+      return (double) eventCount;
+    }
+    if (n == 0) {
+      return kind == AggregateKind.DISTINCT ? 0.0 : null;
+    }
+    return switch (kind) {
+      case SUM -> sum;
+      case MIN -> min;
+      case MAX -> max;
+      case AVG -> sum / n;
+      case STDDEV -> Math.sqrt(Math.max(0.0, m2 / n));
+      case DISTINCT -> HllSketch.heapify(sketch).getEstimate();
+      case QUANTILE ->
+          KllDoublesSketch.heapify(Memory.wrap(sketch))
+              .getQuantile(spec.quantile(), QuantileSearchCriteria.INCLUSIVE);
+      default -> throw new IllegalStateException("unhandled metric kind " + kind);
+    };
+  }
+}
