@@ -134,7 +134,7 @@ class KafkaAggregatesITCase {
 
     Map<String, WindowOracle.Window> site5m = expectedSliding(sent, excluded, "site-5m", site, 300_000, 60_000);
     assertMatches(finals, "site-5m", site5m, (w, a) -> {
-      double epsilon = io.vigil.functions.window.MetricSpec.QUANTILE_NORMALIZED_RANK_ERROR;
+      double epsilon = io.vigil.functions.window.MetricSpec.QUANTILE_RANK_ERROR;
       assertThat(WindowOracle.withinRankError(w.sortedValues(), 0.95, a.getValues().get("p95_temperature"), epsilon)).isTrue();
       assertThat(WindowOracle.withinRankError(w.sortedValues(), 0.5, a.getValues().get("p50_temperature"), epsilon)).isTrue();
       // Under 30 distinct devices per site: HLL is in its exact (list) mode here.

@@ -84,8 +84,11 @@ public final class SpecLoader {
       }
       return new Loaded(file, spec, lines);
     } catch (JsonMappingException e) {
+      // The parser's location is wherever it stopped reading, often a few lines on; the node's own
+      // line, when it has one, is where the user has to look.
       String path = path(e.getPath());
-      throw new SpecException(List.of(new SpecError(file, line(e.getLocation()), path, describe(e))));
+      int line = lines.getOrDefault(path, line(e.getLocation()));
+      throw new SpecException(List.of(new SpecError(file, line, path, describe(e))));
     } catch (JsonProcessingException e) {
       throw new SpecException(
           List.of(new SpecError(file, line(e.getLocation()), "", "not valid YAML: " + e.getOriginalMessage())));

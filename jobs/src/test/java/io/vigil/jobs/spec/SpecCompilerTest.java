@@ -93,7 +93,7 @@ class SpecCompilerTest {
 
   @Test
   void rejectsAnUnknownFieldNamingFileAndLine() {
-    List<SpecError> errors = errors(VALID.replace("      groupBy: [deviceId]", "      groupBy: [deviceId]\n      colour: blue"));
+    List<SpecError> errors = errors(VALID.replace("    groupBy: [deviceId]", "    groupBy: [deviceId]\n    colour: blue"));
     assertThat(errors).singleElement().satisfies(e -> {
       assertThat(e.file()).isEqualTo("job.yaml");
       assertThat(e.line()).isEqualTo(19);

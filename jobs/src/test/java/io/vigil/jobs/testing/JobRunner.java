@@ -26,7 +26,7 @@ public final class JobRunner {
 
   public static CompiledSpec compile(String yaml) {
     try {
-      return SpecCompiler.compile(SpecLoader.parse("test-spec.yaml", yaml), Map.of()::get);
+      return SpecCompiler.compile(SpecLoader.parse("test-spec.yaml", yaml), Map.<String, String>of()::get);
     } catch (SpecException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
