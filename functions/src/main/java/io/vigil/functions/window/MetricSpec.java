@@ -22,7 +22,7 @@ import org.apache.datasketches.kll.KllSketch;
  * is the <em>population</em> standard deviation (divides by n, 0 for a single value), computed with
  * Welford's algorithm. DISTINCT is an estimate from an Apache DataSketches HLL sketch with lgK =
  * {@value #HLL_LG_K}: relative standard error about {@link #DISTINCT_RELATIVE_ERROR} (1.6%) at one
- * sigma, exact for small counts. QUANTILE is an estimate from a DataSketches {@code
+ * sigma, near-exact for small counts, 0 when there is no value. QUANTILE is an estimate from a DataSketches {@code
  * KllDoublesSketch} with k = {@value #KLL_K}: the returned value's normalized rank is within {@link
  * #QUANTILE_RANK_ERROR} (about 1.3%; 1.65% for PMF-style queries) of the requested quantile with
  * 99% confidence; it is null when the window has no non-null value.

@@ -29,7 +29,8 @@ import org.apache.flink.util.OutputTag;
  * <p>Input: valid envelopes ({@link Envelopes}), keyed by {@link GroupKeySelector} for the same
  * spec's group-by fields; event time is {@link Envelopes#eventTime}. Output: one {@link
  * WindowAggregate} per window and group when the watermark reaches the window's last millisecond
- * ({@code end - 1}), with revision 0, timestamped {@code end - 1}.
+ * ({@code end - 1}), with revision 0, timestamped {@code end - 1}; a result emitted at once
+ * because of a late event carries that event's timestamp.
  *
  * <p>Windows: tumbling and sliding windows [start, end) aligned to epoch 0, as Flink's assigners;
  * session windows [first, last + gap) that merge when they overlap or touch, as Flink's {@code

@@ -660,6 +660,34 @@ class WindowAggregatorTest {
     assertNoStateOrTimers();
   }
 
+  @Test
+  void rejectsEventWithoutAMetricField() throws Exception {
+    Schema eventSchema =
+        SchemaBuilder.record("Probe").fields().requiredString("deviceId").endRecord();
+    open(
+        AggregationSpec.tumbling(
+            "t10",
+            Duration.ofSeconds(10),
+            Duration.ZERO,
+            BY_DEVICE,
+            List.of(MetricSpec.count(), MetricSpec.parse("max(reading)"))));
+    GenericRecord event = new GenericData.Record(eventSchema);
+    event.put("deviceId", "a");
+    send(readings.envelope(Envelopes.schema(eventSchema), "a", 1, event));
+
+    assertThat(rejected())
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.getReason()).isEqualTo(DeadLetterReason.MISSING_FIELD);
+              assertThat(d.getMessage()).contains("max_reading").contains("'reading'");
+              assertThat(d.getStage()).isEqualTo("t10");
+            });
+    harness.processWatermark(Long.MAX_VALUE);
+    assertThat(drainOutput()).isEmpty();
+    assertNoStateOrTimers();
+  }
+
   private static GenericRecord probe(Schema schema, String deviceId, Double reading) {
     GenericRecord record = new GenericData.Record(schema);
     record.put("deviceId", deviceId);
