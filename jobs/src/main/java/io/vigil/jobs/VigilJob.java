@@ -142,7 +142,10 @@ public final class VigilJob {
               .uid(Operators.WINDOW.uid(aggregation.name()))
               .name(Operators.WINDOW.displayName(aggregation.name()));
       aggregates = aggregates == null ? windowed : aggregates.union(windowed);
-      deadLetters = deadLetters.union(windowed.getSideOutput(WindowAggregator.LATE));
+      deadLetters =
+          deadLetters.union(
+              windowed.getSideOutput(WindowAggregator.LATE),
+              windowed.getSideOutput(WindowAggregator.REJECTED));
     }
 
     if (aggregates != null) {
