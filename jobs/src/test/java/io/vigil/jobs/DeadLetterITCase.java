@@ -98,7 +98,7 @@ class DeadLetterITCase {
           new Bad("trailing bytes", DeadLetterReason.UNDECODABLE, r -> { byte[] b = EventEncoders.singleObject(r); return Arrays.copyOf(b, b.length + 3); }),
           new Bad("malformed json", DeadLetterReason.UNDECODABLE, r -> "{\"eventId\": \"x\", \"deviceId\": ".getBytes(StandardCharsets.UTF_8)),
           new Bad("invalid utf-8", DeadLetterReason.UNDECODABLE, r -> withInvalidUtf8(json(r))),
-          new Bad("deeply nested json", DeadLetterReason.UNDECODABLE, r -> ("{\"eventId\":" + "[".repeat(5_000) + "]".repeat(5_000) + "}").getBytes(StandardCharsets.UTF_8)),
+          new Bad("deeply nested json", DeadLetterReason.UNDECODABLE, r -> ("{\"eventId\":" + "[".repeat(1_500) + "]".repeat(1_500) + "}").getBytes(StandardCharsets.UTF_8)),
           new Bad("unknown fingerprint", DeadLetterReason.UNKNOWN_FINGERPRINT, r -> { byte[] b = EventEncoders.singleObject(r); ByteBuffer.wrap(b, 2, 8).putLong(0x0123456789ABCDEFL); return b; }),
           new Bad("another record type", DeadLetterReason.INCOMPATIBLE_SCHEMA, r -> EventEncoders.singleObject(aggregate(r))),
           new Bad("json missing field", DeadLetterReason.MISSING_FIELD, r -> json(r).replaceFirst("\"temperature\":[-0-9.E]+,", "").getBytes(StandardCharsets.UTF_8)),

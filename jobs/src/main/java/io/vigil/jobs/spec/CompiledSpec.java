@@ -3,6 +3,7 @@ package io.vigil.jobs.spec;
 import io.vigil.functions.ingest.DecodeSettings;
 import io.vigil.functions.sink.OutputFormat;
 import io.vigil.functions.window.AggregationSpec;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -98,7 +99,8 @@ public record CompiledSpec(
       double lateShare,
       long eventsPerSecond,
       long seed,
-      Instant startTime) {}
+      Instant startTime)
+      implements Serializable {}
 
   /** One compiled output. */
   public sealed interface Output permits KafkaOutput, FileOutput, ConsoleOutput {}

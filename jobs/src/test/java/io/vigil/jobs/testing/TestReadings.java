@@ -38,17 +38,26 @@ public final class TestReadings {
 
   private TestReadings() {}
 
+  /** Devices below this number go quiet for a while in the middle of the input (see {@link #generate}). */
+  public static final int PAUSING_DEVICES = 10;
+
   /**
    * {@code count} readings from {@code devices} devices at {@code sites} sites; reading i is
-   * {@code spacingMs * i} after START, minus up to {@code maxDisorderMs}; a share {@code lateShare}
-   * is LATENESS earlier still.
+   * {@code spacingMs * i} after START, minus up to {@code maxDisorderMs}. The first {@link
+   * #PAUSING_DEVICES} devices send nothing during the middle fifth of the input, so their sessions
+   * split. In the second half, a share {@code lateShare} of the other devices' readings is LATENESS
+   * earlier still: late enough to miss closed windows, yet never bridging a session that already
+   * closed (whose fate would depend on how far each partition had been read).
    */
   public static List<Sent> generate(int count, int devices, int sites, long spacingMs, long maxDisorderMs, double lateShare, long seed) {
     Random random = new Random(seed);
     List<Sent> sent = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       int device = random.nextInt(devices);
-      boolean late = i > count / 4 && random.nextDouble() < lateShare;
+      if (device < PAUSING_DEVICES && i > count * 2 / 5 && i < count * 3 / 5) {
+        device = PAUSING_DEVICES + random.nextInt(devices - PAUSING_DEVICES);
+      }
+      boolean late = i > count / 2 && device >= PAUSING_DEVICES && random.nextDouble() < lateShare;
       long time = START + i * spacingMs - (long) (random.nextDouble() * maxDisorderMs) - (late ? LATENESS : 0);
       SensorReading reading =
           SensorReading.newBuilder()
