@@ -1,5 +1,6 @@
 # Shared helpers for the local scripts; sourced, not run.
 # Everything lives under deploy/local/.work/ (git-ignored) and listens on 127.0.0.1 only.
+# shellcheck disable=SC2034  # the variables are for the scripts that source this file
 
 LOCAL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK_DIR="${VIGIL_WORK_DIR:-$LOCAL_DIR/.work}"

@@ -214,10 +214,11 @@ start() {
 
 stop() {
   local n
+  # TaskManagers stop in parallel: each takes a couple of seconds to shut down cleanly.
   for n in $(live_tm_numbers); do
-    stop_pid_file "$(tm_pid_file "$n")" 30
-    log "TaskManager $n stopped"
+    (stop_pid_file "$(tm_pid_file "$n")" 30 && log "TaskManager $n stopped") &
   done
+  wait
   if [[ -n "$(live_pid "$JM_PID_FILE")" ]]; then
     stop_pid_file "$JM_PID_FILE" 30
     log "JobManager stopped"

@@ -120,7 +120,8 @@ start() {
   if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
     local cluster_id
     cluster_id="$(run_tool kafka.tools.StorageTool random-uuid)"
-    run_tool kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" >&2
+    run_tool kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" \
+      > "$KAFKA_DIR/logs/format.out"
   fi
   nohup "$JAVA" -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
