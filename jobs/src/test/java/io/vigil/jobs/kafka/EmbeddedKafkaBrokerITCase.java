@@ -18,6 +18,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -115,6 +117,30 @@ class EmbeddedKafkaBrokerITCase {
   void defaultTransactionMaximumIsKafkasFifteenMinutes() {
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
       assertThat(broker.transactionMaxTimeoutMs()).isEqualTo(Duration.ofMinutes(15).toMillis());
+    }
+  }
+
+  @Test
+  void createTopicAcceptsAnExistingTopicOnlyWithTheSamePartitionCount() throws Exception {
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+      broker.createTopic("twice", 3);
+      broker.createTopic("twice", 3);
+
+      assertThatThrownBy(() -> broker.createTopic("twice", 5))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("has 3 partitions, wanted 5");
+      try (Admin admin =
+          Admin.create(
+              Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+        assertThat(
+                admin
+                    .describeTopics(List.of("twice"))
+                    .allTopicNames()
+                    .get()
+                    .get("twice")
+                    .partitions())
+            .hasSize(3);
+      }
     }
   }
 
