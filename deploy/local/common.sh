@@ -10,9 +10,10 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# mvn, offline first (the usual case once ~/.m2 is warm), online only if that fails.
+# mvn, offline first (the usual case once ~/.m2 is warm), online only if that fails. Its output
+# goes to stderr: callers capture stdout (a classpath), which Maven's console codes would corrupt.
 mvn_local() {
-  mvn -B -q -o -f "$LOCAL_DIR/pom.xml" "$@" || mvn -B -q -f "$LOCAL_DIR/pom.xml" "$@"
+  { mvn -B -q -o -f "$LOCAL_DIR/pom.xml" "$@" || mvn -B -q -f "$LOCAL_DIR/pom.xml" "$@"; } 1>&2
 }
 
 # The PID in file $1 if that process is alive, else nothing (and the stale file is removed).

@@ -7,10 +7,10 @@
 # Environment (defaults in brackets):
 #   VIGIL_JAR [jobs/target/vigil-cluster.jar]   built by: mvn -B -o -pl jobs -am package -DskipTests
 #   MAIN_CLASS [io.vigil.jobs.cli.VigilCli]     VIGIL_ARGS []: extra arguments after "run SPEC"
-#   INPUT_TOPIC [iot-telemetry]  OUTPUT_TOPIC [iot-telemetry-aggregates]
-#   DEAD_LETTER_TOPIC [iot-telemetry-dead-letters]  PARTITIONS [4]  TASKMANAGERS [2]
-#   PRODUCE_CMD []          a command run after the job starts, to feed INPUT_TOPIC (not needed
-#                           when the spec generates its own input)
+#   INPUT_TOPIC [sensor-readings]  OUTPUT_TOPIC [iot-aggregates]
+#   DEAD_LETTER_TOPIC [iot-dead-letters]  PARTITIONS [4]  TASKMANAGERS [2]
+#   PRODUCE_CMD [java -jar jobs/target/vigil.jar produce SPEC --max-events 50000]
+#                           a command run after the job starts, to feed INPUT_TOPIC
 #   EXPECTED_OUTPUT [10]    committed output records to wait for   WAIT_MS [180000]
 #   KEEP_RUNNING [0]        1 leaves Kafka and the cluster running for a look at the web UI
 set -euo pipefail
@@ -18,9 +18,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 spec="${1:-$REPO_DIR/jobs/specs/iot-telemetry-kafka.yaml}"
 jar="${VIGIL_JAR:-$REPO_DIR/jobs/target/vigil-cluster.jar}"
-input_topic="${INPUT_TOPIC:-iot-telemetry}"
-output_topic="${OUTPUT_TOPIC:-iot-telemetry-aggregates}"
-dead_letter_topic="${DEAD_LETTER_TOPIC:-iot-telemetry-dead-letters}"
+input_topic="${INPUT_TOPIC:-sensor-readings}"
+output_topic="${OUTPUT_TOPIC:-iot-aggregates}"
+dead_letter_topic="${DEAD_LETTER_TOPIC:-iot-dead-letters}"
+produce_cmd="${PRODUCE_CMD-java -jar $REPO_DIR/jobs/target/vigil.jar produce $spec --max-events 50000}"
 partitions="${PARTITIONS:-4}"
 expected="${EXPECTED_OUTPUT:-10}"
 wait_ms="${WAIT_MS:-180000}"
@@ -59,9 +60,9 @@ done
 
 job_id="$("$LOCAL_DIR/submit.sh" "$jar" run "$spec" "${vigil_args[@]}")"
 log "Submitted job $job_id"
-if [[ -n "${PRODUCE_CMD:-}" ]]; then
-  log "Feeding $input_topic: $PRODUCE_CMD"
-  bash -c "$PRODUCE_CMD"
+if [[ -n "$produce_cmd" ]]; then
+  log "Feeding $input_topic: $produce_cmd"
+  bash -c "$produce_cmd"
 fi
 
 log "Waiting up to ${wait_ms} ms for $expected committed records on $output_topic"

@@ -3,7 +3,7 @@ package io.vigil.jobs.cli;
 import io.vigil.jobs.VigilJob;
 import io.vigil.jobs.connectors.Connectors;
 import io.vigil.jobs.demo.DemoSource;
-import io.vigil.jobs.demo.SensorReadingGenerator;
+import io.vigil.jobs.demo.DemoTraffic;
 import io.vigil.jobs.kafka.CommittedRecords;
 import io.vigil.jobs.kafka.EmbeddedKafkaBroker;
 import io.vigil.jobs.options.VigilOptions;
@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -27,11 +26,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -103,7 +97,7 @@ final class RunCommand implements Callable<Integer> {
         broker.createTopic(topic, 4);
       }
       System.out.printf("Kafka broker at %s; writing %,d generated events to '%s'%n", broker.bootstrapServers(), events, input);
-      produce(broker.bootstrapServers(), input, spec, events);
+      DemoTraffic.produce(broker.bootstrapServers(), input, spec.generator(), events);
       execute(spec, true).print(System.out, spec);
       for (String topic : outputTopics) {
         System.out.printf("  topic %-28s %,d committed records (read_committed)%n", topic, CommittedRecords.read(broker.bootstrapServers(), topic).size());
@@ -115,21 +109,6 @@ final class RunCommand implements Callable<Integer> {
   private static void topicOf(CompiledSpec.Output output, Set<String> topics) {
     if (output instanceof CompiledSpec.KafkaOutput k) {
       topics.add(k.topic());
-    }
-  }
-
-  private static void produce(String bootstrap, String topic, CompiledSpec spec, long events) {
-    Properties props = new Properties();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(ProducerConfig.LINGER_MS_CONFIG, "20");
-    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(4 << 20));
-    SensorReadingGenerator generator = new SensorReadingGenerator(spec.generator());
-    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
-      for (long i = 0; i < events; i++) {
-        SensorReadingGenerator.Generated g = generator.generate(i);
-        producer.send(new ProducerRecord<>(topic, g.key(), g.value()));
-      }
-      producer.flush();
     }
   }
 

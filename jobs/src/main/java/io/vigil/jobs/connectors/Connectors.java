@@ -166,6 +166,7 @@ public final class Connectors {
     Properties props = new Properties();
     props.putAll(properties);
     props.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
     props.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
     try (Admin admin = Admin.create(props)) {
       String brokerId = admin.describeCluster().nodes().get(15, TimeUnit.SECONDS).iterator().next().idString();

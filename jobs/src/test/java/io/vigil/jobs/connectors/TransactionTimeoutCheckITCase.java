@@ -1,0 +1,62 @@
+package io.vigil.jobs.connectors;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vigil.jobs.kafka.EmbeddedKafkaBroker;
+import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.jobs.testing.JobRunner;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** An exactly-once output whose transaction timeout the broker would refuse is rejected before the job starts. */
+class TransactionTimeoutCheckITCase {
+
+  private static EmbeddedKafkaBroker kafka;
+
+  @BeforeAll
+  static void startKafka() {
+    kafka = EmbeddedKafkaBroker.start(Map.of("transaction.max.timeout.ms", "300000"));
+  }
+
+  @AfterAll
+  static void stopKafka() {
+    kafka.close();
+  }
+
+  private static CompiledSpec spec(String timeout, String guarantee) {
+    return JobRunner.compile(
+        """
+        name: timeouts
+        eventType: SensorReading
+        key: deviceId
+        eventTime: eventTime
+        input:
+          kafka: { bootstrapServers: "%1$s", topics: [in] }
+        outputs:
+          deadLetters: [{ kind: kafka, topic: dead, transactionTimeout: "%2$s", deliveryGuarantee: %3$s }]
+        """
+            .formatted(kafka.bootstrapServers(), timeout, guarantee));
+  }
+
+  @Test
+  void rejectsATransactionTimeoutAboveTheBrokersMaximum() {
+    assertThatThrownBy(() -> Connectors.verifyTransactionTimeouts(spec("6 min", "exactly-once")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("output topic 'dead'")
+        .hasMessageContaining("PT6M")
+        .hasMessageContaining("transaction.max.timeout.ms of PT5M");
+  }
+
+  @Test
+  void acceptsATransactionTimeoutWithinTheBrokersMaximum() {
+    assertThatCode(() -> Connectors.verifyTransactionTimeouts(spec("5 min", "exactly-once"))).doesNotThrowAnyException();
+  }
+
+  @Test
+  void ignoresOutputsWithoutTransactions() {
+    assertThatCode(() -> Connectors.verifyTransactionTimeouts(spec("6 min", "at-least-once"))).doesNotThrowAnyException();
+  }
+}
