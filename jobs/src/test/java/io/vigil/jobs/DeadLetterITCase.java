@@ -3,9 +3,9 @@ package io.vigil.jobs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vigil.functions.ingest.EventEncoders;
-import io.vigil.jobs.kafka.EmbeddedKafkaBroker;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.testing.JobRunner;
+import io.vigil.jobs.testing.KafkaExtension;
 import io.vigil.jobs.testing.TestReadings;
 import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.DeadLetterReason;
@@ -22,10 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,25 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DeadLetterITCase {
 
-  @RegisterExtension
-  static final MiniClusterExtension FLINK =
-      new MiniClusterExtension(
-          new MiniClusterResourceConfiguration.Builder()
-              .setNumberTaskManagers(1)
-              .setNumberSlotsPerTaskManager(2)
-              .build());
-
-  private static EmbeddedKafkaBroker kafka;
-
-  @BeforeAll
-  static void startKafka() throws Exception {
-    kafka = EmbeddedKafkaBroker.start();
-  }
-
-  @AfterAll
-  static void stopKafka() throws Exception {
-    kafka.close();
-  }
+  @RegisterExtension static final MiniClusterExtension FLINK = KafkaExtension.miniCluster();
+  @RegisterExtension static final KafkaExtension KAFKA = new KafkaExtension();
 
   private static final String SPEC =
       """
@@ -113,9 +93,9 @@ class DeadLetterITCase {
 
   @Test
   void deadLetterTopicHoldsExactlyTheBadRecordsWithReasonsAndOffsets(@TempDir Path checkpoints) throws Exception {
-    kafka.createTopic("dl-readings", 4);
-    kafka.createTopic("dl-aggregates", 1);
-    kafka.createTopic("dl-dead-letters", 1);
+    KAFKA.broker().createTopic("dl-readings", 4);
+    KAFKA.broker().createTopic("dl-aggregates", 1);
+    KAFKA.broker().createTopic("dl-dead-letters", 1);
     List<TestReadings.Sent> good = TestReadings.generate(20_000, 50, 5, 50, 2_000, 0.0, 11);
     List<TestReadings.Sent> mixed = new ArrayList<>();
     Map<String, Bad> badByEventId = new HashMap<>();
@@ -130,7 +110,7 @@ class DeadLetterITCase {
         badByEventId.put("bad-" + mixed.size(), bad);
       }
     }
-    List<TestReadings.Sent> sent = TestReadings.send(kafka.bootstrapServers(), "dl-readings", mixed);
+    List<TestReadings.Sent> sent = TestReadings.send(KAFKA.bootstrapServers(), "dl-readings", mixed);
     Map<String, Bad> expectedByOffset = new HashMap<>();
     Map<String, byte[]> bytesByOffset = new HashMap<>();
     for (int i = 0; i < sent.size(); i++) {
@@ -143,10 +123,10 @@ class DeadLetterITCase {
     }
     assertThat(expectedByOffset.size()).isGreaterThanOrEqualTo(BAD_KINDS.size() * 10);
 
-    CompiledSpec spec = JobRunner.compile(SPEC.formatted(kafka.bootstrapServers(), checkpoints.toUri()));
+    CompiledSpec spec = JobRunner.compile(SPEC.formatted(KAFKA.bootstrapServers(), checkpoints.toUri()));
     JobRunner.runBounded(spec, List.of());
 
-    List<DeadLetter> deadLetters = JobRunner.deadLetters(kafka.bootstrapServers(), "dl-dead-letters");
+    List<DeadLetter> deadLetters = JobRunner.deadLetters(KAFKA.bootstrapServers(), "dl-dead-letters");
     Map<String, DeadLetter> actualByOffset = new HashMap<>();
     for (DeadLetter d : deadLetters) {
       String offset = d.getSource().getPartition() + "@" + d.getSource().getOffset();
@@ -164,7 +144,7 @@ class DeadLetterITCase {
       assertThat(payload).as("%s keeps the original bytes", bad.name()).isEqualTo(bytesByOffset.get(offset));
     });
 
-    long counted = JobRunner.aggregates(kafka.bootstrapServers(), "dl-aggregates").stream().mapToLong(WindowAggregate::getCount).sum();
+    long counted = JobRunner.aggregates(KAFKA.bootstrapServers(), "dl-aggregates").stream().mapToLong(WindowAggregate::getCount).sum();
     assertThat(counted).as("every good event counted exactly once").isEqualTo(good.size());
   }
 

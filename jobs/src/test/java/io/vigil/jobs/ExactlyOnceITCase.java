@@ -2,10 +2,10 @@ package io.vigil.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vigil.jobs.kafka.EmbeddedKafkaBroker;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.testing.FailOnceSink;
 import io.vigil.jobs.testing.JobRunner;
+import io.vigil.jobs.testing.KafkaExtension;
 import io.vigil.jobs.testing.TestReadings;
 import io.vigil.jobs.testing.WindowOracle;
 import io.vigil.schemas.WindowAggregate;
@@ -15,9 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,30 +29,17 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ExactlyOnceITCase {
 
-  @RegisterExtension
-  static final MiniClusterExtension FLINK =
-      new MiniClusterExtension(
-          new MiniClusterResourceConfiguration.Builder()
-              .setNumberTaskManagers(1)
-              .setNumberSlotsPerTaskManager(2)
-              .build());
+  @RegisterExtension static final MiniClusterExtension FLINK = KafkaExtension.miniCluster();
+  @RegisterExtension static final KafkaExtension KAFKA = new KafkaExtension();
 
-  private static EmbeddedKafkaBroker kafka;
-  private static List<TestReadings.Sent> input;
   private static Map<String, WindowOracle.Window> expected;
 
   @BeforeAll
-  static void startKafkaAndWriteInput() throws Exception {
-    kafka = EmbeddedKafkaBroker.start();
-    kafka.createTopic("eo-readings", 4);
-    input = TestReadings.send(kafka.bootstrapServers(), "eo-readings", TestReadings.generate(40_000, 100, 5, 100, 2_000, 0.0, 5));
-    List<WindowOracle.Event> events = input.stream().map(s -> s.event(s.reading().getDeviceId())).toList();
-    expected = WindowOracle.sliding(events, 60_000, 60_000);
-  }
-
-  @AfterAll
-  static void stopKafka() throws Exception {
-    kafka.close();
+  static void writeInput() throws Exception {
+    KAFKA.broker().createTopic("eo-readings", 4);
+    List<TestReadings.Sent> input =
+        TestReadings.send(KAFKA.bootstrapServers(), "eo-readings", TestReadings.generate(40_000, 100, 5, 100, 2_000, 0.0, 5));
+    expected = WindowOracle.sliding(input.stream().map(s -> s.event(s.reading().getDeviceId())).toList(), 60_000, 60_000);
   }
 
   @BeforeEach
@@ -90,13 +75,13 @@ class ExactlyOnceITCase {
       """;
 
   private Map<String, Integer> runWithOneFailure(String name, String guarantee, Path checkpoints) throws Exception {
-    kafka.createTopic(name, 2);
-    kafka.createTopic(name + "-dead", 1);
-    CompiledSpec spec = JobRunner.compile(SPEC.formatted(name, kafka.bootstrapServers(), name, name, guarantee, name, guarantee, checkpoints.toUri()));
+    KAFKA.broker().createTopic(name, 2);
+    KAFKA.broker().createTopic(name + "-dead", 1);
+    CompiledSpec spec = JobRunner.compile(SPEC.formatted(name, KAFKA.bootstrapServers(), name, name, guarantee, name, guarantee, checkpoints.toUri()));
     JobRunner.runBounded(spec, List.of(new NamedSink<>("fail-once", "fail once", new FailOnceSink<WindowAggregate>())));
     assertThat(FailOnceSink.FAILURES.get()).as("the failure was injected").isEqualTo(1);
     Map<String, Integer> copies = new HashMap<>();
-    for (WindowAggregate a : JobRunner.aggregates(kafka.bootstrapServers(), name)) {
+    for (WindowAggregate a : JobRunner.aggregates(KAFKA.bootstrapServers(), name)) {
       assertThat(a.getRevision()).isZero();
       String window = WindowOracle.id(a.getGroupKey().get("deviceId"), a.getWindowStart(), a.getWindowEnd());
       WindowOracle.Window w = expected.get(window);

@@ -2,9 +2,9 @@ package io.vigil.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vigil.jobs.kafka.EmbeddedKafkaBroker;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.testing.JobRunner;
+import io.vigil.jobs.testing.KafkaExtension;
 import io.vigil.jobs.testing.TestReadings;
 import io.vigil.jobs.testing.WindowOracle;
 import io.vigil.schemas.DeadLetter;
@@ -20,10 +20,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,25 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class KafkaAggregatesITCase {
 
-  @RegisterExtension
-  static final MiniClusterExtension FLINK =
-      new MiniClusterExtension(
-          new MiniClusterResourceConfiguration.Builder()
-              .setNumberTaskManagers(1)
-              .setNumberSlotsPerTaskManager(2)
-              .build());
-
-  private static EmbeddedKafkaBroker kafka;
-
-  @BeforeAll
-  static void startKafka() throws Exception {
-    kafka = EmbeddedKafkaBroker.start();
-  }
-
-  @AfterAll
-  static void stopKafka() throws Exception {
-    kafka.close();
-  }
+  @RegisterExtension static final MiniClusterExtension FLINK = KafkaExtension.miniCluster();
+  @RegisterExtension static final KafkaExtension KAFKA = new KafkaExtension();
 
   private static final String SPEC =
       """
@@ -95,17 +75,17 @@ class KafkaAggregatesITCase {
 
   @Test
   void everyAggregateEqualsAnIndependentRecomputation(@TempDir Path checkpoints) throws Exception {
-    kafka.createTopic("readings", 4);
-    kafka.createTopic("aggregates", 2);
-    kafka.createTopic("dead-letters", 2);
+    KAFKA.broker().createTopic("readings", 4);
+    KAFKA.broker().createTopic("aggregates", 2);
+    KAFKA.broker().createTopic("dead-letters", 2);
     List<TestReadings.Sent> sent =
-        TestReadings.send(kafka.bootstrapServers(), "readings", TestReadings.generate(50_000, 200, 10, 50, 2_000, 0.004, 7));
-    CompiledSpec spec = JobRunner.compile(SPEC.formatted(kafka.bootstrapServers(), checkpoints.toUri()));
+        TestReadings.send(KAFKA.bootstrapServers(), "readings", TestReadings.generate(50_000, 200, 10, 50, 2_000, 0.004, 7));
+    CompiledSpec spec = JobRunner.compile(SPEC.formatted(KAFKA.bootstrapServers(), checkpoints.toUri()));
 
     JobRunner.runBounded(spec, List.of());
 
-    List<WindowAggregate> aggregates = JobRunner.aggregates(kafka.bootstrapServers(), "aggregates");
-    List<DeadLetter> deadLetters = JobRunner.deadLetters(kafka.bootstrapServers(), "dead-letters");
+    List<WindowAggregate> aggregates = JobRunner.aggregates(KAFKA.bootstrapServers(), "aggregates");
+    List<DeadLetter> deadLetters = JobRunner.deadLetters(KAFKA.bootstrapServers(), "dead-letters");
 
     assertThat(deadLetters).allSatisfy(d -> assertThat(d.getReason()).isEqualTo(DeadLetterReason.LATE_EVENT));
     Map<String, TestReadings.Sent> byOffset = new HashMap<>();

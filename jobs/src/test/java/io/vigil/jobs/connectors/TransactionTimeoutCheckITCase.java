@@ -3,28 +3,18 @@ package io.vigil.jobs.connectors;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.vigil.jobs.kafka.EmbeddedKafkaBroker;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.testing.JobRunner;
+import io.vigil.jobs.testing.KafkaExtension;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** An exactly-once output whose transaction timeout the broker would refuse is rejected before the job starts. */
 class TransactionTimeoutCheckITCase {
 
-  private static EmbeddedKafkaBroker kafka;
-
-  @BeforeAll
-  static void startKafka() {
-    kafka = EmbeddedKafkaBroker.start(Map.of("transaction.max.timeout.ms", "300000"));
-  }
-
-  @AfterAll
-  static void stopKafka() {
-    kafka.close();
-  }
+  @RegisterExtension
+  static final KafkaExtension KAFKA = new KafkaExtension(Map.of("transaction.max.timeout.ms", "300000"));
 
   private static CompiledSpec spec(String timeout, String guarantee) {
     return JobRunner.compile(
@@ -38,7 +28,7 @@ class TransactionTimeoutCheckITCase {
         outputs:
           deadLetters: [{ kind: kafka, topic: dead, transactionTimeout: "%2$s", deliveryGuarantee: %3$s }]
         """
-            .formatted(kafka.bootstrapServers(), timeout, guarantee));
+            .formatted(KAFKA.bootstrapServers(), timeout, guarantee));
   }
 
   @Test
