@@ -182,6 +182,10 @@ public final class SpecCompiler {
     if (text == null) {
       return fallback;
     }
+    if (text.trim().startsWith("-")) {
+      error(path, "'" + text + "' must be " + (allowZero ? "zero or positive" : "positive"));
+      return fallback;
+    }
     Duration d;
     try {
       d = TimeUtils.parseDuration(text);
@@ -424,8 +428,8 @@ public final class SpecCompiler {
       error(path, "missing required field '" + path.substring(path.lastIndexOf('.') + 1) + "'");
       return null;
     }
-    Duration d = duration(text, path, null, true);
-    if (d != null && (d.isZero() || d.toMillis() < 1)) {
+    Duration d = duration(text, path, null, false);
+    if (d != null && d.toMillis() < 1) {
       error(path, "'" + text + "' must be at least 1 ms");
       return null;
     }
