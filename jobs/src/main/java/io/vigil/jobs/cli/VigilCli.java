@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "vigil 0.1.0",
     description = "Event processing on Apache Flink: validation, windowed aggregates, dead letters.",
-    subcommands = {ValidateCommand.class, RunCommand.class, ProduceCommand.class})
+    subcommands = {ValidateCommand.class, RunCommand.class, ProduceCommand.class, NabCommand.class})
 public final class VigilCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec commandSpec;

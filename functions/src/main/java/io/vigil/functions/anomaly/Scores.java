@@ -1,0 +1,34 @@
+package io.vigil.functions.anomaly;
+
+import java.util.Locale;
+import org.apache.commons.math3.special.Erf;
+
+/** Shared arithmetic of the detectors: deviation-to-score maps and explanations. */
+final class Scores {
+
+  private Scores() {}
+
+  /**
+   * Maps a deviation of {@code z} standard deviations to [0, 1): {@code z^2 / (z^2 + 9)}, so 3
+   * sigma scores 0.5, 6 sigma 0.8 and 9 sigma 0.9. It never saturates, so very large deviations
+   * remain ordered.
+   */
+  static double fromSigma(double z) {
+    double z2 = z * z;
+    if (Double.isInfinite(z2)) {
+      return 1.0;
+    }
+    return z2 / (z2 + 9.0);
+  }
+
+  /** {@code "4.8 sigma above the <baseline>"} (or below). */
+  static String sigmaText(double z, String baseline) {
+    return String.format(
+        Locale.ROOT, "%.1f sigma %s the %s", Math.abs(z), z >= 0 ? "above" : "below", baseline);
+  }
+
+  /** The standard normal's upper tail probability P(Z > z). */
+  static double normalTail(double z) {
+    return 0.5 * Erf.erfc(z / Math.sqrt(2.0));
+  }
+}
