@@ -14,7 +14,10 @@ public enum Operators {
   COUNT_DEAD_LETTERS("count-dead-letters", "Count dead letters"),
   COUNT_AGGREGATES("count-aggregates", "Count aggregates"),
   WINDOW("window", "Window"),
+  DETECTOR("detector", "Anomaly detector"),
+  COUNT_SCORES("count-scores", "Count scores"),
   AGGREGATE_SINK("sink-aggregates", "Sink: aggregates"),
+  SCORE_SINK("sink-scores", "Sink: scores"),
   DEAD_LETTER_SINK("sink-dead-letters", "Sink: dead letters"),
   TO_JSON("to-json", "To JSON");
 

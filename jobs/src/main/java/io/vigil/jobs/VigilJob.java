@@ -1,5 +1,7 @@
 package io.vigil.jobs;
 
+import io.vigil.functions.anomaly.AnomalyScorer;
+import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.event.Envelopes;
 import io.vigil.functions.ingest.DeadLetterRouter;
 import io.vigil.functions.ingest.EnvelopeWatermarks;
@@ -9,9 +11,9 @@ import io.vigil.functions.window.GroupKeySelector;
 import io.vigil.functions.window.WindowAggregator;
 import io.vigil.jobs.options.VigilOptions;
 import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.schemas.AnomalyScore;
 import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.WindowAggregate;
-import java.util.List;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -23,6 +25,7 @@ import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamSource;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -34,7 +37,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * source (decode + validate, per-partition watermarks)
  *   -> route: valid events on, failed ones to dead letters
  *   -> per aggregation: keyBy(group) -> window aggregator (late events to dead letters)
- *   -> aggregates sinks;  dead letters (ingest + late) -> dead-letter sinks
+ *   -> per detector: keyBy(key or group) -> anomaly scorer
+ *   -> aggregates and scores sinks;  dead letters (ingest, late, unscorable) -> dead-letter sinks
  * </pre>
  *
  * <p>Sources and sinks are arguments (tests pass bounded sources and collecting sinks; the CLI
@@ -46,31 +50,20 @@ public final class VigilJob {
 
   private final CompiledSpec spec;
   private final Source<GenericRecord, ?, ?> source;
-  private final List<NamedSink<WindowAggregate>> aggregateSinks;
-  private final List<NamedSink<DeadLetter>> deadLetterSinks;
+  private final JobSinks sinks;
   private final int sourceParallelism;
 
   /**
    * @param source a source of envelopes for {@code spec}'s event type (see {@link Envelopes})
    */
-  public VigilJob(
-      CompiledSpec spec,
-      Source<GenericRecord, ?, ?> source,
-      List<NamedSink<WindowAggregate>> aggregateSinks,
-      List<NamedSink<DeadLetter>> deadLetterSinks) {
-    this(spec, source, aggregateSinks, deadLetterSinks, -1);
+  public VigilJob(CompiledSpec spec, Source<GenericRecord, ?, ?> source, JobSinks sinks) {
+    this(spec, source, sinks, -1);
   }
 
-  private VigilJob(
-      CompiledSpec spec,
-      Source<GenericRecord, ?, ?> source,
-      List<NamedSink<WindowAggregate>> aggregateSinks,
-      List<NamedSink<DeadLetter>> deadLetterSinks,
-      int sourceParallelism) {
+  private VigilJob(CompiledSpec spec, Source<GenericRecord, ?, ?> source, JobSinks sinks, int sourceParallelism) {
     this.spec = spec;
     this.source = source;
-    this.aggregateSinks = List.copyOf(aggregateSinks);
-    this.deadLetterSinks = List.copyOf(deadLetterSinks);
+    this.sinks = sinks;
     this.sourceParallelism = sourceParallelism;
   }
 
@@ -80,7 +73,7 @@ public final class VigilJob {
    * generator, which numbers its records globally.
    */
   public VigilJob withSourceParallelism(int parallelism) {
-    return new VigilJob(spec, source, aggregateSinks, deadLetterSinks, parallelism);
+    return new VigilJob(spec, source, sinks, parallelism);
   }
 
   /** The settings {@link #build} applies: Vigil's defaults, then the spec's {@code settings:}. */
@@ -155,10 +148,39 @@ public final class VigilJob {
               .returns(new AvroTypeInfo<>(WindowAggregate.class))
               .uid(Operators.COUNT_AGGREGATES.uid())
               .name(Operators.COUNT_AGGREGATES.displayName());
-      for (NamedSink<WindowAggregate> sink : aggregateSinks) {
+      for (NamedSink<WindowAggregate> sink : sinks.aggregates()) {
         counted.sinkTo(sink.sink())
             .uid(Operators.AGGREGATE_SINK.uid(sink.id()))
             .name(Operators.AGGREGATE_SINK.displayName(sink.description()));
+      }
+    }
+
+    DataStream<AnomalyScore> scores = null;
+    for (DetectorSpec detector : spec.detectors()) {
+      KeyedStream<GenericRecord, String> keyed =
+          detector.groupBy().isEmpty()
+              ? valid.keyBy(Envelopes::key, Types.STRING)
+              : valid.keyBy(new GroupKeySelector(detector.groupBy()), Types.STRING);
+      SingleOutputStreamOperator<AnomalyScore> scored =
+          keyed
+              .process(new AnomalyScorer(detector, eventType))
+              .returns(new AvroTypeInfo<>(AnomalyScore.class))
+              .uid(Operators.DETECTOR.uid(detector.name()))
+              .name(Operators.DETECTOR.displayName(detector.name()));
+      scores = scores == null ? scored : scores.union(scored);
+      deadLetters = deadLetters.union(scored.getSideOutput(AnomalyScorer.REJECTED));
+    }
+    if (scores != null) {
+      DataStream<AnomalyScore> counted =
+          scores
+              .map(new CountingMap<AnomalyScore>("scores", a -> a.getAnomalous() ? "anomalous" : "normal"))
+              .returns(new AvroTypeInfo<>(AnomalyScore.class))
+              .uid(Operators.COUNT_SCORES.uid())
+              .name(Operators.COUNT_SCORES.displayName());
+      for (NamedSink<AnomalyScore> sink : sinks.scores()) {
+        counted.sinkTo(sink.sink())
+            .uid(Operators.SCORE_SINK.uid(sink.id()))
+            .name(Operators.SCORE_SINK.displayName(sink.description()));
       }
     }
 
@@ -168,7 +190,7 @@ public final class VigilJob {
             .returns(new AvroTypeInfo<>(DeadLetter.class))
             .uid(Operators.COUNT_DEAD_LETTERS.uid())
             .name(Operators.COUNT_DEAD_LETTERS.displayName());
-    for (NamedSink<DeadLetter> sink : deadLetterSinks) {
+    for (NamedSink<DeadLetter> sink : sinks.deadLetters()) {
       countedDeadLetters.sinkTo(sink.sink())
           .uid(Operators.DEAD_LETTER_SINK.uid(sink.id()))
           .name(Operators.DEAD_LETTER_SINK.displayName(sink.description()));

@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Runs the fat jar the way a newcomer does ({@code java -jar target/vigil.jar run
  * specs/iot-telemetry.yaml --max-events N}) and checks the files it writes against the generator's
- * own record of what it produced: dead letters by reason exactly, and every event accounted for in
- * each aggregation (counted in a window, or dead-lettered as late for it).
+ * own record of what it produced: dead letters by reason exactly, every event accounted for in
+ * each aggregation (counted in a window, or dead-lettered as late for it), and every valid event
+ * scored.
  */
 class VigilJarITCase {
 
@@ -83,6 +84,12 @@ class VigilJarITCase {
     assertThat(windowCounts.get("device-sessions") + lateByAggregation.getOrDefault("device-sessions", 0L)).isEqualTo(counted);
     // A 5-minute window sliding by 1 minute holds every event five times.
     assertThat(windowCounts.get("site-5m-p95") + lateByAggregation.getOrDefault("site-5m-p95", 0L)).isEqualTo(5 * counted);
+
+    // Every valid event is scored once per watched field (temperature, battery), late or not.
+    List<JsonNode> scores = readLines(workDir.resolve("vigil-out/iot-telemetry/scores"));
+    assertThat(scores).hasSize((int) (2 * counted));
+    assertThat(scores).allSatisfy(s -> assertThat(s.get("score").asDouble()).isBetween(0.0, 1.0));
+    assertThat(scores.stream().filter(s -> s.get("anomalous").asBoolean())).as("the faulty readings' spikes are flagged").isNotEmpty();
   }
 
   private static DeadLetterReason reasonFor(SensorReadingGenerator.Kind kind) {

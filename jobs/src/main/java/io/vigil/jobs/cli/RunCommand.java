@@ -90,6 +90,7 @@ final class RunCommand implements Callable<Integer> {
       CompiledSpec spec = original.withKafkaBootstrapServers(broker.bootstrapServers());
       Set<String> outputTopics = new LinkedHashSet<>();
       spec.aggregateOutputs().forEach(o -> topicOf(o, outputTopics));
+      spec.scoreOutputs().forEach(o -> topicOf(o, outputTopics));
       spec.deadLetterOutputs().forEach(o -> topicOf(o, outputTopics));
       String input = spec.kafka().orElseThrow().topics().get(0);
       broker.createTopic(input, 4);
@@ -125,13 +126,13 @@ final class RunCommand implements Callable<Integer> {
     }
     VigilJob job;
     if (spec.kafka().isPresent()) {
-      job = new VigilJob(spec, Connectors.kafkaSource(spec, bounded), Connectors.aggregateSinks(spec), Connectors.deadLetterSinks(spec));
+      job = new VigilJob(spec, Connectors.kafkaSource(spec, bounded), Connectors.sinks(spec));
     } else {
       if (!spec.eventTypeName().equals("SensorReading")) {
         throw new IllegalArgumentException("the demo generator makes SensorReading events; spec '" + spec.name() + "' reads " + spec.eventTypeName() + ": give it an input.kafka section");
       }
       Source<GenericRecord, ?, ?> demo = DemoSource.create(spec, maxEvents == null ? Long.MAX_VALUE : maxEvents);
-      job = new VigilJob(spec, demo, Connectors.aggregateSinks(spec), Connectors.deadLetterSinks(spec)).withSourceParallelism(1);
+      job = new VigilJob(spec, demo, Connectors.sinks(spec)).withSourceParallelism(1);
     }
     Connectors.verifyTransactionTimeouts(spec);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
@@ -165,6 +166,11 @@ final class RunCommand implements Callable<Integer> {
       out.printf("%nVigil job '%s' finished in %.1f s%n", spec.name(), seconds);
       out.printf("  events in          %,d (%,.0f events/s)%n", in, in / Math.max(seconds, 1e-9));
       out.printf("  aggregates out     %,d%n", counts.getOrDefault("aggregates.out", 0L));
+      long anomalous = counts.getOrDefault("scores.anomalous", 0L);
+      long scored = anomalous + counts.getOrDefault("scores.normal", 0L);
+      if (scored > 0) {
+        out.printf("  anomaly scores     %,d (%,d anomalous)%n", scored, anomalous);
+      }
       long dead = counts.entrySet().stream().filter(e -> e.getKey().startsWith("deadLetters.")).mapToLong(Map.Entry::getValue).sum();
       out.printf("  dead letters       %,d%n", dead);
       counts.forEach((k, v) -> {
@@ -175,6 +181,11 @@ final class RunCommand implements Callable<Integer> {
       for (CompiledSpec.Output o : spec.aggregateOutputs()) {
         if (o instanceof CompiledSpec.FileOutput f) {
           out.printf("  aggregates in      %s%n", f.path().toAbsolutePath());
+        }
+      }
+      for (CompiledSpec.Output o : spec.scoreOutputs()) {
+        if (o instanceof CompiledSpec.FileOutput f) {
+          out.printf("  scores in          %s%n", f.path().toAbsolutePath());
         }
       }
       for (CompiledSpec.Output o : spec.deadLetterOutputs()) {

@@ -4,10 +4,12 @@ import io.vigil.functions.ingest.EnvelopeDeserializationSchema;
 import io.vigil.functions.sink.AvroKafkaSerializer;
 import io.vigil.functions.sink.ConsoleJsonSink;
 import io.vigil.functions.sink.JsonLinesEncoder;
+import io.vigil.jobs.JobSinks;
 import io.vigil.jobs.NamedSink;
 import io.vigil.jobs.options.VigilOptions;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.spec.Secrets;
+import io.vigil.schemas.AnomalyScore;
 import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.WindowAggregate;
 import java.time.Duration;
@@ -79,18 +81,19 @@ public final class Connectors {
     };
   }
 
-  public static List<NamedSink<WindowAggregate>> aggregateSinks(CompiledSpec spec) {
-    List<NamedSink<WindowAggregate>> sinks = new ArrayList<>();
-    for (CompiledSpec.Output out : spec.aggregateOutputs()) {
-      sinks.add(sink(out, "aggregate", Connectors::aggregateKey));
-    }
-    return sinks;
+  /** The sinks of every output the spec names. */
+  public static JobSinks sinks(CompiledSpec spec) {
+    return new JobSinks(
+        sinks(spec.aggregateOutputs(), "aggregate", Connectors::aggregateKey),
+        sinks(spec.scoreOutputs(), "score", Connectors::scoreKey),
+        sinks(spec.deadLetterOutputs(), "dead-letter", Connectors::deadLetterKey));
   }
 
-  public static List<NamedSink<DeadLetter>> deadLetterSinks(CompiledSpec spec) {
-    List<NamedSink<DeadLetter>> sinks = new ArrayList<>();
-    for (CompiledSpec.Output out : spec.deadLetterOutputs()) {
-      sinks.add(sink(out, "dead-letter", Connectors::deadLetterKey));
+  private static <T extends SpecificRecordBase> List<NamedSink<T>> sinks(
+      List<CompiledSpec.Output> outputs, String label, SerializableFunction<T, String> keyOf) {
+    List<NamedSink<T>> sinks = new ArrayList<>();
+    for (CompiledSpec.Output out : outputs) {
+      sinks.add(sink(out, label, keyOf));
     }
     return sinks;
   }
@@ -98,6 +101,11 @@ public final class Connectors {
   /** All records of one aggregation group share a Kafka key, so their revisions stay in order. */
   static String aggregateKey(WindowAggregate a) {
     return a.getAggregation() + "/" + new TreeMap<>(a.getGroupKey());
+  }
+
+  /** Scores of one key and field stay in order. */
+  static String scoreKey(AnomalyScore s) {
+    return s.getKey() + "/" + s.getField();
   }
 
   /** Dead letters keep the order of their source partition. */
@@ -147,6 +155,7 @@ public final class Connectors {
       return;
     }
     List<CompiledSpec.Output> all = new ArrayList<>(spec.aggregateOutputs());
+    all.addAll(spec.scoreOutputs());
     all.addAll(spec.deadLetterOutputs());
     for (CompiledSpec.Output out : all) {
       if (out instanceof CompiledSpec.KafkaOutput k && k.deliveryGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {

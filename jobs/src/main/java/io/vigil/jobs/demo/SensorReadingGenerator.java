@@ -86,11 +86,12 @@ public final class SensorReadingGenerator implements Serializable {
   private SensorReading reading(long i, int device, String deviceId, long eventTime, SplittableRandom random) {
     int site = device % settings.sites();
     double phase = 2 * Math.PI * ((eventTime % DAY_MS) / (double) DAY_MS) + device * 0.1;
-    double temperature = 18 + site * 0.8 + 4 * Math.sin(phase) + gaussian(random) * 0.4;
+    boolean fault = random.nextDouble() < 0.001;
+    // A faulty reading spikes: what the demo's anomaly detector should flag.
+    double temperature = 18 + site * 0.8 + 4 * Math.sin(phase) + gaussian(random) * 0.4 + (fault ? 15 : 0);
     double humidity = Math.max(0, Math.min(100, 45 - 10 * Math.sin(phase) + gaussian(random) * 2));
     double battery = Math.max(3, 100 - (i / settings.devices()) * 0.002 - (device % 7));
-    DeviceStatus status =
-        random.nextDouble() < 0.001 ? DeviceStatus.FAULT : temperature > 24 ? DeviceStatus.WARN : DeviceStatus.OK;
+    DeviceStatus status = fault ? DeviceStatus.FAULT : temperature > 24 ? DeviceStatus.WARN : DeviceStatus.OK;
     return SensorReading.newBuilder()
         .setEventId("e-" + i)
         .setDeviceId(deviceId)

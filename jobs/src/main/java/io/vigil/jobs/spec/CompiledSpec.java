@@ -1,5 +1,6 @@
 package io.vigil.jobs.spec;
 
+import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.ingest.DecodeSettings;
 import io.vigil.functions.sink.OutputFormat;
 import io.vigil.functions.window.AggregationSpec;
@@ -31,7 +32,9 @@ public record CompiledSpec(
     Optional<KafkaInput> kafka,
     GeneratorSettings generator,
     List<AggregationSpec> aggregations,
+    List<DetectorSpec> detectors,
     List<Output> aggregateOutputs,
+    List<Output> scoreOutputs,
     List<Output> deadLetterOutputs,
     Configuration configuration) {
 
@@ -50,7 +53,9 @@ public record CompiledSpec(
         kafka.map(k -> new KafkaInput(bootstrapServers, k.topics(), k.groupId(), k.startFrom(), k.startTimestamp(), k.properties())),
         generator,
         aggregations,
+        detectors,
         withBootstrap(aggregateOutputs, bootstrapServers),
+        withBootstrap(scoreOutputs, bootstrapServers),
         withBootstrap(deadLetterOutputs, bootstrapServers),
         configuration);
   }

@@ -18,6 +18,7 @@ public record JobSpec(
     String eventTime,
     Input input,
     List<Aggregation> aggregations,
+    List<Detector> detectors,
     Outputs outputs,
     Map<String, String> settings) {
 
@@ -58,10 +59,18 @@ public record JobSpec(
   public record Aggregation(
       String name, Window window, List<String> groupBy, String allowedLateness, List<String> compute) {}
 
+  /**
+   * Online anomaly scoring of numeric fields, per key. {@code detector}: a name from
+   * io.vigil.functions.anomaly.Detectors (default: its DEFAULT); {@code groupBy}: the key fields
+   * (default: the spec's key); {@code idleTimeout}: a key silent this long loses its model.
+   */
+  public record Detector(
+      String name, List<String> fields, String detector, Double threshold, List<String> groupBy, String idleTimeout) {}
+
   /** {@code type}: tumbling (size), sliding (size, slide) or session (gap). */
   public record Window(String type, String size, String slide, String gap) {}
 
-  public record Outputs(List<Output> aggregates, List<Output> deadLetters) {}
+  public record Outputs(List<Output> aggregates, List<Output> scores, List<Output> deadLetters) {}
 
   /** One output, by {@code kind}. */
   @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")

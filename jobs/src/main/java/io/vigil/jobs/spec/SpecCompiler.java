@@ -1,5 +1,7 @@
 package io.vigil.jobs.spec;
 
+import io.vigil.functions.anomaly.DetectorSpec;
+import io.vigil.functions.anomaly.Detectors;
 import io.vigil.functions.ingest.DecodeSettings;
 import io.vigil.functions.ingest.WireFormat;
 import io.vigil.functions.sink.OutputFormat;
@@ -94,15 +96,21 @@ public final class SpecCompiler {
     Optional<CompiledSpec.KafkaInput> kafka = Optional.ofNullable(input.kafka()).map(this::kafkaInput);
     CompiledSpec.GeneratorSettings generator = generator(input.generator());
     List<AggregationSpec> aggregations = aggregations(spec.aggregations(), schema);
-    JobSpec.Outputs outputs = spec.outputs() == null ? new JobSpec.Outputs(null, null) : spec.outputs();
+    List<DetectorSpec> detectors = detectors(spec.detectors(), schema);
+    JobSpec.Outputs outputs = spec.outputs() == null ? new JobSpec.Outputs(null, null, null) : spec.outputs();
     String defaultBootstrap = kafka.map(CompiledSpec.KafkaInput::bootstrapServers).orElse(null);
     Configuration configuration = settings(spec.settings());
     List<CompiledSpec.Output> aggregateOutputs =
         outputs(outputs.aggregates(), "outputs.aggregates", name, "aggregates", defaultBootstrap, configuration);
+    List<CompiledSpec.Output> scoreOutputs =
+        outputs(outputs.scores(), "outputs.scores", name, "scores", defaultBootstrap, configuration);
     List<CompiledSpec.Output> deadLetterOutputs =
         outputs(outputs.deadLetters(), "outputs.deadLetters", name, "dead-letters", defaultBootstrap, configuration);
     if (!aggregations.isEmpty() && aggregateOutputs.isEmpty()) {
       error("outputs.aggregates", "the spec has aggregations but no aggregates output; add one (kafka, file or console)");
+    }
+    if (!detectors.isEmpty() && scoreOutputs.isEmpty()) {
+      error("outputs.scores", "the spec has detectors but no scores output; add one (kafka, file or console)");
     }
     if (deadLetterOutputs.isEmpty()) {
       error("outputs.deadLetters", "a dead-letter output is required, so that no bad record is dropped unseen");
@@ -120,7 +128,9 @@ public final class SpecCompiler {
         kafka,
         generator,
         aggregations,
+        detectors,
         aggregateOutputs,
+        scoreOutputs,
         deadLetterOutputs,
         configuration);
   }
@@ -346,6 +356,52 @@ public final class SpecCompiler {
       AggregationSpec compiled = window(a.window(), path + ".window", name, groupBy, metrics, lateness);
       if (compiled != null) {
         result.add(compiled);
+      }
+    }
+    return result;
+  }
+
+  private List<DetectorSpec> detectors(List<JobSpec.Detector> defs, Schema schema) {
+    List<DetectorSpec> result = new ArrayList<>();
+    if (defs == null) {
+      return result;
+    }
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < defs.size(); i++) {
+      String path = "detectors[" + i + "]";
+      JobSpec.Detector d = defs.get(i);
+      String name = required(d.name(), path + ".name");
+      if (name != null && !NAME.matcher(name).matches()) {
+        error(path + ".name", "'" + name + "' must be lower-case letters, digits and '-', starting with a letter");
+      } else if (name != null && !names.add(name)) {
+        error(path + ".name", "duplicate detector name '" + name + "'");
+      }
+      List<String> fields = d.fields() == null ? List.of() : d.fields();
+      if (fields.isEmpty()) {
+        error(path + ".fields", "at least one numeric field to watch is required");
+      }
+      for (int f = 0; f < fields.size(); f++) {
+        if (schema != null) {
+          checkField(schema, fields.get(f), path + ".fields[" + f + "]", NUMERIC, "numeric (int, long, float or double)");
+        }
+      }
+      List<String> groupBy = d.groupBy() == null ? List.of() : d.groupBy();
+      for (int g = 0; g < groupBy.size(); g++) {
+        if (schema != null && schema.getField(groupBy.get(g)) == null) {
+          error(path + ".groupBy[" + g + "]", "field '" + groupBy.get(g) + "' is not in " + schema.getName() + "; its fields are " + fieldNames(schema));
+        }
+      }
+      String detector = d.detector() == null ? Detectors.DEFAULT : d.detector();
+      if (!Detectors.NAMES.contains(detector)) {
+        error(path + ".detector", "unknown detector '" + detector + "'; known: " + Detectors.NAMES);
+      }
+      double threshold = d.threshold() == null ? 0.9 : d.threshold();
+      if (!(threshold >= 0 && threshold <= 1)) {
+        error(path + ".threshold", "must be between 0 and 1");
+      }
+      Duration idle = duration(d.idleTimeout(), path + ".idleTimeout", Duration.ofDays(1), false);
+      if (errors.isEmpty()) {
+        result.add(new DetectorSpec(name, fields, detector, threshold, groupBy, idle));
       }
     }
     return result;

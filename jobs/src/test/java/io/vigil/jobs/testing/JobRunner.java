@@ -1,5 +1,6 @@
 package io.vigil.jobs.testing;
 
+import io.vigil.jobs.JobSinks;
 import io.vigil.jobs.NamedSink;
 import io.vigil.jobs.VigilJob;
 import io.vigil.jobs.connectors.Connectors;
@@ -36,9 +37,11 @@ public final class JobRunner {
   public static void runBounded(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) throws Exception {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(2);
-    List<NamedSink<WindowAggregate>> aggregateSinks = new ArrayList<>(Connectors.aggregateSinks(spec));
+    JobSinks production = Connectors.sinks(spec);
+    List<NamedSink<WindowAggregate>> aggregateSinks = new ArrayList<>(production.aggregates());
     aggregateSinks.addAll(extraAggregateSinks);
-    new VigilJob(spec, Connectors.kafkaSource(spec, true), aggregateSinks, Connectors.deadLetterSinks(spec)).build(env);
+    JobSinks sinks = new JobSinks(aggregateSinks, production.scores(), production.deadLetters());
+    new VigilJob(spec, Connectors.kafkaSource(spec, true), sinks).build(env);
     env.execute(spec.name());
   }
 
