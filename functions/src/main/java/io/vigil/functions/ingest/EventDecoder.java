@@ -137,8 +137,9 @@ public final class EventDecoder implements Serializable {
       case JSON:
         return c.json.read(bytes);
       default:
-        requireOneDatum(c.current, bytes, 0);
-        return c.binary.read(null, DecoderFactory.get().binaryDecoder(bytes, null));
+        requireOneDatum(c, c.current, bytes, 0);
+        c.binaryDecoder = DecoderFactory.get().binaryDecoder(bytes, c.binaryDecoder);
+        return c.binary.read(null, c.binaryDecoder);
     }
   }
 
@@ -171,7 +172,7 @@ public final class EventDecoder implements Serializable {
     if (writer == null) {
       throw unreadableFingerprint(c, fingerprint);
     }
-    requireOneDatum(writer, bytes, SINGLE_OBJECT_HEADER_BYTES);
+    requireOneDatum(c, writer, bytes, SINGLE_OBJECT_HEADER_BYTES);
     return c.singleObject.decode(new ByteArrayInputStream(bytes), null);
   }
 
@@ -222,10 +223,11 @@ public final class EventDecoder implements Serializable {
    * {@code offset} hold exactly one datum: truncation and length prefixes pointing past the end
    * fail here, before a reader would allocate buffers of the claimed length.
    */
-  private static void requireOneDatum(Schema writer, byte[] bytes, int offset)
+  private static void requireOneDatum(Codecs c, Schema writer, byte[] bytes, int offset)
       throws Rejection, IOException {
     ByteArrayInputStream in = new ByteArrayInputStream(bytes, offset, bytes.length - offset);
-    BinaryDecoder decoder = DecoderFactory.get().directBinaryDecoder(in, null);
+    c.walkDecoder = DecoderFactory.get().directBinaryDecoder(in, c.walkDecoder);
+    BinaryDecoder decoder = c.walkDecoder;
     try {
       GenericDatumReader.skip(writer, decoder);
     } catch (EOFException e) {
@@ -350,6 +352,11 @@ public final class EventDecoder implements Serializable {
     final BinaryMessageDecoder<GenericRecord> singleObject;
     final DatumReader<GenericRecord> binary;
     final JsonEventReader json;
+
+    /** Reused from record to record (Avro re-targets them), as this decoder serves one thread. */
+    BinaryDecoder walkDecoder;
+
+    BinaryDecoder binaryDecoder;
 
     @SuppressWarnings("unchecked")
     Codecs(DecodeSettings settings) {

@@ -40,26 +40,31 @@ public final class GroupKeySelector implements KeySelector<GenericRecord, String
   @Override
   public String getKey(GenericRecord envelope) {
     GenericRecord event = Envelopes.event(envelope);
-    List<String> values = new ArrayList<>(groupBy.size());
+    // Called for every record on both sides of each keyBy: no intermediate list.
+    StringBuilder key = new StringBuilder();
     for (String field : groupBy) {
       Object value =
           event == null || event.getSchema().getField(field) == null ? null : event.get(field);
-      values.add(value == null ? null : value.toString());
+      append(key, value == null ? null : value.toString());
     }
-    return encode(values);
+    return key.toString();
   }
 
   /** The key for these group-by values (nulls allowed). */
   public static String encode(List<String> values) {
     StringBuilder key = new StringBuilder();
     for (String value : values) {
-      if (value == null) {
-        key.append(NULL_MARK);
-      } else {
-        key.append(value.length()).append(LENGTH_END).append(value);
-      }
+      append(key, value);
     }
     return key.toString();
+  }
+
+  private static void append(StringBuilder key, String value) {
+    if (value == null) {
+      key.append(NULL_MARK);
+    } else {
+      key.append(value.length()).append(LENGTH_END).append(value);
+    }
   }
 
   /**

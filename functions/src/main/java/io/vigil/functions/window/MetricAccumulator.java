@@ -2,6 +2,8 @@ package io.vigil.functions.window;
 
 import io.vigil.functions.window.MetricSpec.AggregateKind;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.apache.datasketches.hll.HllSketch;
 import org.apache.datasketches.hll.TgtHllType;
 import org.apache.datasketches.hll.Union;
@@ -17,10 +19,21 @@ import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
  * min} and {@code max}; STDDEV uses Welford's running {@code mean} and {@code m2} (sum of squared
  * differences from the mean), merged with Chan et al.'s formula for sessions. DISTINCT and QUANTILE
  * keep a serialized DataSketches sketch in {@code sketch} (HLL_8, lgK {@value MetricSpec#HLL_LG_K};
- * KLL doubles, k {@value MetricSpec#KLL_K}); null until the first value. Sketches are heapified,
- * updated and serialized again per event: simple and correct, not the fastest.
+ * KLL doubles, k {@value MetricSpec#KLL_K}); null until the first flush.
+ *
+ * <p>Sketch updates are buffered: the newest {@code pending} values wait in {@code pendingValues}
+ * (QUANTILE) or {@code pendingItems} (DISTINCT, the UTF-8 bytes of the string form, or the bytes
+ * themselves) and are applied to the sketch in arrival order once {@value #PENDING_CAPACITY} have
+ * gathered, or when the window is read or merged. Applying the same values in the same order makes
+ * the sketch what per-event updates would have made it, while heapifying and serializing it once per
+ * {@value #PENDING_CAPACITY} events instead of once per event.
  */
 public class MetricAccumulator {
+
+  /** The most sketch updates buffered before they are applied to the sketch. */
+  static final int PENDING_CAPACITY = 64;
+
+  private static final int FIRST_PENDING_CAPACITY = 8;
 
   public long n;
   public double sum;
@@ -29,6 +42,9 @@ public class MetricAccumulator {
   public double mean;
   public double m2;
   public byte[] sketch;
+  public int pending;
+  public double[] pendingValues;
+  public byte[][] pendingItems;
 
   public MetricAccumulator() {}
 
@@ -57,27 +73,77 @@ public class MetricAccumulator {
   }
 
   private void addDistinct(Object value) {
+    // HllSketch hashes a string as its UTF-8 bytes, so buffering the bytes changes no estimate.
+    byte[] item;
+    if (value instanceof ByteBuffer bytes) {
+      item = new byte[bytes.remaining()];
+      bytes.duplicate().get(item);
+    } else {
+      item = value.toString().getBytes(StandardCharsets.UTF_8);
+    }
+    if (pendingItems == null) {
+      pendingItems = new byte[FIRST_PENDING_CAPACITY][];
+    } else if (pending == pendingItems.length) {
+      pendingItems = Arrays.copyOf(pendingItems, pending * 2);
+    }
+    pendingItems[pending++] = item;
+    n++;
+    if (pending == PENDING_CAPACITY) {
+      storeDistinct(distinctSketch());
+    }
+  }
+
+  private void addQuantile(double x) {
+    if (pendingValues == null) {
+      pendingValues = new double[FIRST_PENDING_CAPACITY];
+    } else if (pending == pendingValues.length) {
+      pendingValues = Arrays.copyOf(pendingValues, pending * 2);
+    }
+    pendingValues[pending++] = x;
+    n++;
+    if (pending == PENDING_CAPACITY) {
+      storeQuantile(quantileSketch());
+    }
+  }
+
+  /** The stored HLL sketch with the pending items applied; this accumulator is unchanged. */
+  private HllSketch distinctSketch() {
     HllSketch hll =
         sketch == null
             ? new HllSketch(MetricSpec.HLL_LG_K, TgtHllType.HLL_8)
             : HllSketch.heapify(sketch);
-    if (value instanceof ByteBuffer bytes) {
-      hll.update(bytes.duplicate());
-    } else {
-      hll.update(value.toString());
+    for (int i = 0; i < pending; i++) {
+      hll.update(pendingItems[i]);
     }
-    n++;
-    sketch = hll.toCompactByteArray();
+    return hll;
   }
 
-  private void addQuantile(double x) {
+  /** The stored KLL sketch with the pending values applied; this accumulator is unchanged. */
+  private KllDoublesSketch quantileSketch() {
     KllDoublesSketch kll =
         sketch == null
             ? KllDoublesSketch.newHeapInstance(MetricSpec.KLL_K)
             : KllDoublesSketch.heapify(Memory.wrap(sketch));
-    kll.update(x);
-    n++;
+    for (int i = 0; i < pending; i++) {
+      kll.update(pendingValues[i]);
+    }
+    return kll;
+  }
+
+  private void storeDistinct(HllSketch hll) {
+    sketch = hll.toCompactByteArray();
+    clearPending();
+  }
+
+  private void storeQuantile(KllDoublesSketch kll) {
     sketch = kll.toByteArray();
+    clearPending();
+  }
+
+  private void clearPending() {
+    pending = 0;
+    pendingValues = null;
+    pendingItems = null;
   }
 
   /** Folds {@code other} (the same metric over a disjoint set of events) into this one. */
@@ -92,15 +158,15 @@ public class MetricAccumulator {
     switch (spec.kind()) {
       case DISTINCT -> {
         Union union = new Union(MetricSpec.HLL_LG_K);
-        union.update(HllSketch.heapify(sketch));
-        union.update(HllSketch.heapify(other.sketch));
-        sketch = union.getResult(TgtHllType.HLL_8).toCompactByteArray();
+        union.update(distinctSketch());
+        union.update(other.distinctSketch());
+        storeDistinct(union.getResult(TgtHllType.HLL_8));
         n += other.n;
       }
       case QUANTILE -> {
-        KllDoublesSketch kll = KllDoublesSketch.heapify(Memory.wrap(sketch));
-        kll.merge(KllDoublesSketch.heapify(Memory.wrap(other.sketch)));
-        sketch = kll.toByteArray();
+        KllDoublesSketch kll = quantileSketch();
+        kll.merge(other.quantileSketch());
+        storeQuantile(kll);
         n += other.n;
       }
       default -> {
@@ -124,6 +190,9 @@ public class MetricAccumulator {
     mean = other.mean;
     m2 = other.m2;
     sketch = other.sketch == null ? null : other.sketch.clone();
+    pending = other.pending;
+    pendingValues = other.pendingValues == null ? null : other.pendingValues.clone();
+    pendingItems = other.pendingItems == null ? null : other.pendingItems.clone();
   }
 
   /**
@@ -144,10 +213,9 @@ public class MetricAccumulator {
       case MAX -> max;
       case AVG -> sum / n;
       case STDDEV -> Math.sqrt(Math.max(0.0, m2 / n));
-      case DISTINCT -> HllSketch.heapify(sketch).getEstimate();
+      case DISTINCT -> distinctSketch().getEstimate();
       case QUANTILE ->
-          KllDoublesSketch.heapify(Memory.wrap(sketch))
-              .getQuantile(spec.quantile(), QuantileSearchCriteria.INCLUSIVE);
+          quantileSketch().getQuantile(spec.quantile(), QuantileSearchCriteria.INCLUSIVE);
       default -> throw new IllegalStateException("unhandled metric kind " + kind);
     };
   }

@@ -8,6 +8,7 @@ import io.vigil.schemas.WindowAggregate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -52,8 +53,10 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>State: one {@link MapState} per group from window start to {@link WindowAccumulator}; each
  * window has an event-time timer at {@code end - 1} (emit) and one at {@code end - 1 +
- * allowedLateness} (clear). When the last window of a group is cleared, the group holds no state
- * and no timers.
+ * allowedLateness} (clear), registered when the window is created. A timer finds its tumbling or
+ * sliding windows from its time alone, with a lookup per window; sessions, a few per group, are
+ * found by a scan. When the last window of a group is cleared, the group holds no state and no
+ * timers.
  */
 public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord, WindowAggregate> {
 
@@ -170,7 +173,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
       Collector<WindowAggregate> out)
       throws Exception {
     long size = spec.size().toMillis();
-    long slide = spec.kind() == WindowKind.SLIDING ? spec.slide().toMillis() : size;
+    long slide = slide();
     long watermark = ctx.timerService().currentWatermark();
     long offsetInSlide = Math.floorMod(eventTime, slide);
     long lastStart = eventTime - offsetInSlide;
@@ -183,12 +186,18 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
         continue;
       }
       WindowAccumulator acc = windows.get(start);
-      if (acc == null) {
+      // A stored window already has its timers: they were registered when it was created.
+      boolean created = acc == null;
+      if (created) {
         acc = WindowAccumulator.empty(end, spec.metrics().size());
       }
       acc.add(spec.metrics(), values);
-      emitOrSchedule(start, acc, ctx, out);
+      emitOrSchedule(start, acc, created, ctx, out);
     }
+  }
+
+  private long slide() {
+    return spec.kind() == WindowKind.SLIDING ? spec.slide().toMillis() : spec.size().toMillis();
   }
 
   private void addToSession(
@@ -201,13 +210,19 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
     long ownEnd = eventTime + spec.gap().toMillis();
     long start = eventTime;
     long end = ownEnd;
-    List<Long> absorbed = new ArrayList<>();
+    // One pass over the group's sessions: the absorbed ones are merged from these copies, and the
+    // others decide which timers of the absorbed ones are still needed.
+    Map<Long, WindowAccumulator> absorbed = new HashMap<>();
+    List<WindowAccumulator> others = new ArrayList<>();
     for (Map.Entry<Long, WindowAccumulator> window : windows.entries()) {
+      WindowAccumulator acc = window.getValue();
       // Touching counts as overlapping, as in Flink's TimeWindow.intersects.
-      if (window.getKey() <= ownEnd && window.getValue().windowEnd >= eventTime) {
-        absorbed.add(window.getKey());
+      if (window.getKey() <= ownEnd && acc.windowEnd >= eventTime) {
+        absorbed.put(window.getKey(), acc);
         start = Math.min(start, window.getKey());
-        end = Math.max(end, window.getValue().windowEnd);
+        end = Math.max(end, acc.windowEnd);
+      } else {
+        others.add(acc);
       }
     }
     long watermark = ctx.timerService().currentWatermark();
@@ -216,45 +231,55 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
       return;
     }
     WindowAccumulator merged = WindowAccumulator.empty(end, spec.metrics().size());
-    List<Long> obsoleteEnds = new ArrayList<>();
-    for (long absorbedStart : absorbed) {
-      WindowAccumulator old = windows.get(absorbedStart);
-      merged.merge(spec.metrics(), old);
-      obsoleteEnds.add(old.windowEnd);
-      windows.remove(absorbedStart);
+    for (Map.Entry<Long, WindowAccumulator> old : absorbed.entrySet()) {
+      merged.merge(spec.metrics(), old.getValue());
+      // The merged session is stored under its start, which overwrites the session starting there.
+      if (old.getKey() != start) {
+        windows.remove(old.getKey());
+      }
     }
     merged.add(spec.metrics(), values);
-    emitOrSchedule(start, merged, ctx, out);
-    for (long oldEnd : obsoleteEnds) {
-      deleteTimerUnlessNeeded(ctx.timerService(), oldEnd - 1);
-      deleteTimerUnlessNeeded(ctx.timerService(), cleanupTime(oldEnd));
+    emitOrSchedule(start, merged, true, ctx, out);
+    others.add(merged);
+    for (WindowAccumulator old : absorbed.values()) {
+      deleteTimerUnlessNeeded(ctx.timerService(), old.windowEnd - 1, others);
+      deleteTimerUnlessNeeded(ctx.timerService(), cleanupTime(old.windowEnd), others);
     }
   }
 
   /**
    * Stores the updated window; emits it now if the watermark already reached its end (a late
    * update, or a window first seen after its end), else schedules its emission. Either way makes
-   * sure it is cleared once it is late.
+   * sure it is cleared once it is late; {@code newTimers} is false for a window whose timers were
+   * registered with it.
    */
   private void emitOrSchedule(
-      long start, WindowAccumulator acc, Context ctx, Collector<WindowAggregate> out)
+      long start,
+      WindowAccumulator acc,
+      boolean newTimers,
+      Context ctx,
+      Collector<WindowAggregate> out)
       throws Exception {
     TimerService timers = ctx.timerService();
     if (acc.windowEnd - 1 <= timers.currentWatermark()) {
       emit(ctx.getCurrentKey(), start, acc, out);
-    } else {
+    } else if (newTimers) {
       timers.registerEventTimeTimer(acc.windowEnd - 1);
     }
     windows.put(start, acc);
-    timers.registerEventTimeTimer(cleanupTime(acc.windowEnd));
+    if (newTimers) {
+      timers.registerEventTimeTimer(cleanupTime(acc.windowEnd));
+    }
   }
 
   /**
    * Sessions share one timer service per group: a timer of an absorbed session may also be the emit
-   * or clear time of another session, which must keep it.
+   * or clear time of another session ({@code sessions}, the group's sessions after the merge), which
+   * must keep it.
    */
-  private void deleteTimerUnlessNeeded(TimerService timers, long time) throws Exception {
-    for (WindowAccumulator acc : windows.values()) {
+  private void deleteTimerUnlessNeeded(
+      TimerService timers, long time, List<WindowAccumulator> sessions) {
+    for (WindowAccumulator acc : sessions) {
       if (acc.windowEnd - 1 == time || cleanupTime(acc.windowEnd) == time) {
         return;
       }
@@ -265,6 +290,55 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
   @Override
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<WindowAggregate> out)
       throws Exception {
+    boolean removed =
+        spec.kind() == WindowKind.SESSION || timestamp == Long.MAX_VALUE
+            ? fireByScan(timestamp, ctx.getCurrentKey(), out)
+            : fireFixedWindows(timestamp, ctx.getCurrentKey(), out);
+    if (removed && windows.isEmpty()) {
+      windows.clear();
+    }
+  }
+
+  /**
+   * Fires the tumbling or sliding windows whose timer this is, found from the time alone: the
+   * window ending at {@code timestamp + 1} (emit) and the one whose end - 1 + allowed lateness is
+   * {@code timestamp} (clear); with no allowed lateness they are the same window. Each candidate is
+   * checked against its stored end, which also rules out starts computed with an overflow. Returns
+   * whether a window was removed.
+   */
+  private boolean fireFixedWindows(long timestamp, String groupKey, Collector<WindowAggregate> out)
+      throws Exception {
+    long size = spec.size().toMillis();
+    long emitStart = timestamp + 1 - size;
+    WindowAccumulator toEmit = storedWindow(emitStart);
+    // Every timer is registered after the watermark, so a window ending here has not been emitted.
+    boolean emitted = toEmit != null && toEmit.windowEnd - 1 == timestamp;
+    if (emitted) {
+      emit(groupKey, emitStart, toEmit, out);
+    }
+    long clearStart = timestamp - allowedLateness + 1 - size;
+    WindowAccumulator toClear = clearStart == emitStart ? toEmit : storedWindow(clearStart);
+    boolean cleared = toClear != null && cleanupTime(toClear.windowEnd) == timestamp;
+    if (emitted && !(cleared && clearStart == emitStart)) {
+      windows.put(emitStart, toEmit);
+    }
+    if (cleared) {
+      windows.remove(clearStart);
+    }
+    return cleared;
+  }
+
+  private WindowAccumulator storedWindow(long start) throws Exception {
+    return Math.floorMod(start, slide()) == 0 ? windows.get(start) : null;
+  }
+
+  /**
+   * Fires by looking at every window of the group: for sessions, whose bounds cannot be derived from
+   * a time, and for a clear time that saturated at {@link Long#MAX_VALUE}, which many windows can
+   * share. Returns whether a window was removed.
+   */
+  private boolean fireByScan(long timestamp, String groupKey, Collector<WindowAggregate> out)
+      throws Exception {
     List<Long> emitted = new ArrayList<>();
     List<WindowAccumulator> emittedState = new ArrayList<>();
     List<Long> expired = new ArrayList<>();
@@ -273,7 +347,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
       // Every timer is registered after the watermark, so a window ending exactly here has not
       // been emitted yet.
       if (acc.windowEnd - 1 == timestamp) {
-        emit(ctx.getCurrentKey(), window.getKey(), acc, out);
+        emit(groupKey, window.getKey(), acc, out);
         emitted.add(window.getKey());
         emittedState.add(acc);
       }
@@ -287,9 +361,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, GenericRecord
     for (long start : expired) {
       windows.remove(start);
     }
-    if (windows.isEmpty()) {
-      windows.clear();
-    }
+    return !expired.isEmpty();
   }
 
   private void emit(

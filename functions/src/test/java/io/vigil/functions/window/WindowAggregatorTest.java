@@ -26,6 +26,8 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.datasketches.hll.HllSketch;
+import org.apache.datasketches.hll.TgtHllType;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -460,6 +462,44 @@ class WindowAggregatorTest {
   }
 
   @Test
+  void timerThatIsOneWindowsEmitAndAnothersCleanupDoesBoth() throws Exception {
+    // Size 10 s, slide 5 s, lateness 5 s: 14 999 is the emit time of [5 s, 15 s) and the cleanup
+    // time of [0, 10 s); each timer fires alone as the watermark steps over it.
+    open(
+        AggregationSpec.sliding(
+            "s10",
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(5),
+            BY_DEVICE,
+            List.of(MetricSpec.count())));
+    send(readings.reading("d1", 6 * SECOND, 1.0));
+    harness.processWatermark(10 * SECOND - 1);
+    assertThat(drainOutput())
+        .extracting(WindowAggregate::getWindowStart, WindowAggregate::getRevision)
+        .containsExactly(tuple(0L, 0));
+
+    harness.processWatermark(15 * SECOND - 1);
+    assertThat(drainOutput())
+        .extracting(WindowAggregate::getWindowStart, WindowAggregate::getCount)
+        .containsExactly(tuple(5 * SECOND, 1L));
+    assertThat(harness.numEventTimeTimers()).as("the cleanup timer of [5 s, 15 s)").isEqualTo(1);
+
+    // [0, 10 s) is cleared, [5 s, 15 s) still takes late updates.
+    GenericRecord partlyLate = readings.reading("d1", 9 * SECOND, 2.0);
+    send(partlyLate);
+    assertThat(late()).extracting(DeadLetter::getWindowStart).containsExactly(0L);
+    assertThat(drainOutput())
+        .extracting(
+            WindowAggregate::getWindowStart, WindowAggregate::getCount, WindowAggregate::getRevision)
+        .containsExactly(tuple(5 * SECOND, 2L, 1));
+
+    harness.processWatermark(20 * SECOND - 1);
+    assertThat(drainOutput()).isEmpty();
+    assertNoStateOrTimers();
+  }
+
+  @Test
   void entirelyLateSlidingElementGetsOneDeadLetterPerWindow() throws Exception {
     open(
         AggregationSpec.sliding(
@@ -743,6 +783,32 @@ class WindowAggregatorTest {
     assertThat(copy.windowEnd).isEqualTo(10);
     assertThat(copy.revision).isEqualTo(2);
     assertThat(copy.results(metrics)).isEqualTo(Map.of("p50_x", 3.0, "sum_x", 3.0));
+  }
+
+  @Test
+  void bufferedSketchUpdatesSurviveStateSerialization() throws Exception {
+    TypeSerializer<WindowAccumulator> serializer =
+        TypeInformation.of(WindowAccumulator.class).createSerializer(new SerializerConfigImpl());
+    List<MetricSpec> metrics =
+        List.of(MetricSpec.parse("distinct(x)"), MetricSpec.parse("quantile(y, 0.5)"));
+    // One full buffer applied to the sketches and a few updates still waiting.
+    int n = MetricAccumulator.PENDING_CAPACITY + 5;
+    WindowAccumulator acc = WindowAccumulator.empty(10, metrics.size());
+    HllSketch perEvent = new HllSketch(MetricSpec.HLL_LG_K, TgtHllType.HLL_8);
+    for (int i = 1; i <= n; i++) {
+      acc.add(metrics, new Object[] {"v" + (i % 40), (double) i});
+      perEvent.update("v" + (i % 40));
+    }
+    DataOutputSerializer out = new DataOutputSerializer(256);
+    serializer.serialize(acc, out);
+    WindowAccumulator copy =
+        serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+
+    // Buffering must not change the HLL estimate of per-event updates; below k values KLL keeps
+    // every value, so the median is exact.
+    Map<String, Double> results = copy.results(metrics);
+    assertThat(results.get("distinct_x")).isEqualTo(perEvent.getEstimate());
+    assertThat(results.get("p50_y")).isEqualTo((double) ((n + 1) / 2));
   }
 
   @Test
