@@ -66,7 +66,7 @@ public final class SensorReadingGenerator implements Serializable {
   public Generated generate(long i) {
     SplittableRandom random = new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + i);
     int device = (int) (i % settings.devices());
-    String deviceId = String.format("dev-%04d", device);
+    String deviceId = deviceId(device);
     long nominal = settings.startTime().toEpochMilli() + i * REPORT_INTERVAL_MS / settings.devices();
     long eventTime = nominal - random.nextLong(MAX_DISORDER_MS);
     SensorReading reading = reading(i, device, deviceId, eventTime, random);
@@ -95,7 +95,7 @@ public final class SensorReadingGenerator implements Serializable {
     return SensorReading.newBuilder()
         .setEventId("e-" + i)
         .setDeviceId(deviceId)
-        .setSite(String.format("site-%02d", site))
+        .setSite(site < 10 ? "site-0" + site : "site-" + site)
         .setEventTime(Instant.ofEpochMilli(eventTime))
         .setTemperature(Math.round(temperature * 100) / 100.0)
         .setHumidity(Math.round(humidity * 10) / 10.0)
@@ -188,6 +188,12 @@ public final class SensorReadingGenerator implements Serializable {
       record.put(field.name(), value);
     }
     return record;
+  }
+
+  /** {@code dev-0042}: zero-padded to four digits, so ids sort by number. */
+  private static String deviceId(int device) {
+    String digits = Integer.toString(device);
+    return "dev-" + "0000".substring(Math.min(4, digits.length())) + digits;
   }
 
   /** A standard normal draw (Box-Muller), from this record's own random stream. */
