@@ -7,10 +7,11 @@ public final class Detectors {
 
   /** Every detector name, cheapest first. */
   public static final List<String> NAMES =
-      List.of(EwmaDetector.NAME, RobustZDetector.NAME, LikelihoodDetector.NAME);
+      List.of(
+          EwmaDetector.NAME, RobustZDetector.NAME, LikelihoodDetector.NAME, DiscordDetector.NAME);
 
   /** The detector used when a spec names none. */
-  public static final String DEFAULT = LikelihoodDetector.NAME;
+  public static final String DEFAULT = DiscordDetector.NAME;
 
   private Detectors() {}
 
@@ -24,6 +25,7 @@ public final class Detectors {
       case EwmaDetector.NAME -> new EwmaDetector();
       case RobustZDetector.NAME -> new RobustZDetector();
       case LikelihoodDetector.NAME -> new LikelihoodDetector();
+      case DiscordDetector.NAME -> new DiscordDetector();
       default ->
           throw new IllegalArgumentException(
               "unknown detector '" + name + "'; known: " + String.join(", ", NAMES));

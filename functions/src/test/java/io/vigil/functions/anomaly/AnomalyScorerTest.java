@@ -88,6 +88,56 @@ class AnomalyScorerTest {
     assertThat(alarms).as("alarms on stationary noise plus one spike").isLessThanOrEqualTo(3);
   }
 
+  @Test
+  void discordFlagsAChangeOfShapeWithinTheUsualRangeAndAlertsOnce() throws Exception {
+    // A 24-value cycle with a little noise; one cycle loses its peak (the values stay within the
+    // range seen so far), which only a shape comparison can tell apart from normal.
+    Random random = new Random(9);
+    double[] series = new double[700];
+    for (int i = 0; i < series.length; i++) {
+      series[i] = 10.0 + 5.0 * Math.sin(2 * Math.PI * i / 24.0) + 0.05 * random.nextGaussian();
+    }
+    for (int i = 600; i < 612; i++) {
+      series[i] = 10.0 + 0.05 * random.nextGaussian();
+    }
+    List<AnomalyScore> scores = run(spec(DiscordDetector.NAME), "d1", series);
+    assertThat(scores.subList(0, 300)).allMatch(AnomalyScore::getWarmUp);
+    List<Integer> alerts = new ArrayList<>();
+    for (int i = 300; i < series.length; i++) {
+      if (scores.get(i).getScore() >= DiscordDetector.ALERT) {
+        alerts.add(i);
+      }
+    }
+    assertThat(alerts).as("alerts").hasSize(1);
+    // The shapes that contain a flattened value: the 12 flat rows and the 12-value shapes after.
+    assertThat(alerts.get(0)).isBetween(600, 611 + 12);
+    assertThat(scores.get(alerts.get(0)).getExplanation()).contains("shape");
+    // The incident keeps the raw score high right after the alert: reported at a tenth.
+    assertThat(scores.get(alerts.get(0) + 1).getExplanation()).contains("reported at a tenth");
+    assertThat(scores.get(alerts.get(0) + DiscordDetector.REFRACTORY + 1).getExplanation())
+        .doesNotContain("reported at a tenth");
+  }
+
+  @Test
+  void discordScoresValuesBeyondTheRangeByTheirDistanceAndDeduplicatesTheSecond()
+      throws Exception {
+    double[] series = noisySeries(600, 3);
+    series[500] = 60.0;
+    series[510] = 70.0;
+    List<AnomalyScore> scores = run(spec(DiscordDetector.NAME), "d1", series);
+    double[] before = Arrays.copyOf(series, 500);
+    double min = Arrays.stream(before).min().orElseThrow();
+    double max = Arrays.stream(before).max().orElseThrow();
+    double first = 0.99 + 0.01 * (60.0 - max) / (60.0 - max + max - min);
+    // 60 widens the range, and 70 lies beyond it, but within the refractory period of the first.
+    double second = 0.1 * (0.99 + 0.01 * (70.0 - 60.0) / (70.0 - 60.0 + 60.0 - min));
+    assertThat(scores.get(500).getScore()).isCloseTo(first, within(1e-12));
+    assertThat(scores.get(500).getAnomalous()).isTrue();
+    assertThat(scores.get(500).getExplanation()).startsWith("outside the range");
+    assertThat(scores.get(510).getScore()).isCloseTo(second, within(1e-12));
+    assertThat(scores.get(510).getAnomalous()).isFalse();
+  }
+
   @ParameterizedTest
   @MethodSource("detectors")
   void operatorScoresEqualTheDetectorRunDirectlyAndKeysDoNotMix(String name) throws Exception {
