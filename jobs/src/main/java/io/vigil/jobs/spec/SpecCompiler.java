@@ -90,7 +90,7 @@ public final class SpecCompiler {
     Duration idleTimeout = Duration.ofSeconds(30);
     if (input.watermarks() != null) {
       maxOutOfOrderness = duration(input.watermarks().maxOutOfOrderness(), "input.watermarks.maxOutOfOrderness", maxOutOfOrderness, true);
-      idleTimeout = duration(input.watermarks().idleTimeout(), "input.watermarks.idleTimeout", idleTimeout, false);
+      idleTimeout = duration(input.watermarks().idleTimeout(), "input.watermarks.idleTimeout", idleTimeout, true);
     }
     DecodeSettings decode = decodeSettings(spec.eventType(), key, eventTime, input, schema != null && key != null && eventTime != null);
     Optional<CompiledSpec.KafkaInput> kafka = Optional.ofNullable(input.kafka()).map(this::kafkaInput);

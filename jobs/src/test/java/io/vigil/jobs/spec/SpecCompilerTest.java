@@ -70,6 +70,13 @@ class SpecCompilerTest {
   }
 
   @Test
+  void zeroIdleTimeoutMeansPartitionsNeverGoIdle() throws SpecException {
+    CompiledSpec spec = compile(VALID.replace("maxOutOfOrderness: 5 s", "maxOutOfOrderness: 5 s\n    idleTimeout: 0 s"));
+    assertThat(spec.idleTimeout()).isNull();
+    assertThat(compile(VALID).idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+  }
+
+  @Test
   void resolvesSecretsFromTheEnvironmentAndNeverPrintsThem() throws SpecException {
     CompiledSpec spec = compile(VALID);
     assertThat(spec.kafka().orElseThrow().properties()).containsEntry("sasl.jaas.config", "secret-jaas");
