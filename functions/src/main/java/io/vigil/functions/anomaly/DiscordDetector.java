@@ -18,8 +18,9 @@ import org.apache.flink.api.common.typeinfo.Types;
  *   <li>Likelihood (Numenta's "anomaly likelihood", Ahmad et al. 2017): the mean of the last
  *       {@code shortWindow} raw scores is compared with the mean and standard deviation of that
  *       moving average over the last {@code calibration} values; {@code s} is how many standard
- *       deviations it lies above. This makes the distances of different signals comparable, and a
- *       distance that is large but usual for this signal scores low. The score is {@code 0.99 s^2
+ *       deviations it lies above (the deviation is at least a thousandth of the range of the values,
+ *       so the scores do not depend on the signal's unit). This makes the distances of different
+ *       signals comparable, and a distance that is large but usual for this signal scores low. The score is {@code 0.99 s^2
  *       / (s^2 + 25)} for {@code s > 0}, else 0 (0.4 at about 4 standard deviations).
  *   <li>Range check: a value beyond the range of every value seen so far, widened by 5% of that
  *       range on each side, scores at least 0.99, more the further out it lies.
@@ -48,6 +49,9 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
   static final double SUPPRESSED = 0.1;
 
   private static final double RANGE_TOLERANCE = 0.05;
+
+  /** Floor of the spread of the averaged raw scores, as a fraction of the range of the values. */
+  static final double SPREAD_FLOOR = 1e-3;
 
   /** Keyed state of one signal. */
   public static class State {
@@ -125,8 +129,7 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     }
     double surprise = 0;
     if (state.rawScores.count > 0 && state.averages.count >= 10) {
-      double deviation = Math.max(Math.sqrt(state.averages.variance()), 1e-4);
-      surprise = (state.rawScores.mean() - state.averages.mean()) / deviation;
+      surprise = surprise(state);
     }
     DetectorResult result;
     if (state.seen < learning) {
@@ -149,8 +152,26 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     return result;
   }
 
+  /**
+   * How many spreads the short average of the raw scores lies above their usual average. The
+   * spread has a floor of {@link #SPREAD_FLOOR} of the range of the values seen so far, in the
+   * signal's own unit, so that the score of a series does not depend on the unit it is measured
+   * in; a signal that has never changed has no spread, and any departure from it is infinitely
+   * surprising.
+   */
+  private static double surprise(State state) {
+    double excess = state.rawScores.mean() - state.averages.mean();
+    double spread =
+        Math.max(Math.sqrt(state.averages.variance()), SPREAD_FLOOR * (state.max - state.min));
+    if (spread > 0) {
+      return excess / spread;
+    }
+    return excess > 0 ? Double.POSITIVE_INFINITY : 0.0;
+  }
+
   private DetectorResult score(State state, double value, double surprise) {
-    double score = surprise <= 0 ? 0.0 : 0.99 * surprise * surprise / (surprise * surprise + 25);
+    // 0.99 s^2 / (s^2 + 25), written so that an infinite surprise gives 0.99.
+    double score = surprise <= 0 ? 0.0 : 0.99 / (1 + 25 / (surprise * surprise));
     String why =
         String.format(
             Locale.ROOT,

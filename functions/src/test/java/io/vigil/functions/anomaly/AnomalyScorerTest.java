@@ -119,6 +119,26 @@ class AnomalyScorerTest {
   }
 
   @Test
+  void discordScoresDoNotDependOnTheUnitOfTheSignal() throws Exception {
+    // The shape-change series of the test above, once as is and once in a unit 2^20 times larger
+    // (e.g. mega-units): scaling by a power of two is exact in floating point, so every score of
+    // the small-unit run must equal the score of the same row in the original unit.
+    Random random = new Random(9);
+    double[] series = new double[700];
+    for (int i = 0; i < series.length; i++) {
+      series[i] = 10.0 + 5.0 * Math.sin(2 * Math.PI * i / 24.0) + 0.05 * random.nextGaussian();
+    }
+    for (int i = 600; i < 612; i++) {
+      series[i] = 10.0 + 0.05 * random.nextGaussian();
+    }
+    double[] tiny = Arrays.stream(series).map(v -> Math.scalb(v, -20)).toArray();
+    List<Double> original = scoresOf(run(spec(DiscordDetector.NAME), "d1", series), "d1");
+    List<Double> scaled = scoresOf(run(spec(DiscordDetector.NAME), "d1", tiny), "d1");
+    assertThat(original).anyMatch(score -> score >= DiscordDetector.ALERT);
+    assertThat(scaled).containsExactlyElementsOf(original);
+  }
+
+  @Test
   void discordScoresValuesBeyondTheRangeByTheirDistanceAndDeduplicatesTheSecond()
       throws Exception {
     double[] series = noisySeries(600, 3);
