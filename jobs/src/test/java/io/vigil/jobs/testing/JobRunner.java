@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
@@ -34,12 +35,21 @@ public final class JobRunner {
 
   /** Runs {@code spec} with a bounded Kafka source at parallelism 2, plus any extra aggregate sinks. */
   public static void runBounded(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) throws Exception {
+    boundedJob(spec, extraAggregateSinks).execute(spec.name());
+  }
+
+  /** Like {@link #runBounded} but returns once the job is submitted, for tests that act while it runs. */
+  public static JobClient startBounded(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) throws Exception {
+    return boundedJob(spec, extraAggregateSinks).executeAsync(spec.name());
+  }
+
+  private static StreamExecutionEnvironment boundedJob(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(2);
     List<NamedSink<WindowAggregate>> aggregateSinks = new ArrayList<>(Connectors.aggregateSinks(spec));
     aggregateSinks.addAll(extraAggregateSinks);
     new VigilJob(spec, Connectors.kafkaSource(spec, true), aggregateSinks, Connectors.deadLetterSinks(spec)).build(env);
-    env.execute(spec.name());
+    return env;
   }
 
   public static List<WindowAggregate> aggregates(String bootstrap, String topic) {
