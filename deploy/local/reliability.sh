@@ -3,13 +3,15 @@
 # faults injected, checked against an oracle. Build the jars first (mvn -B package -DskipTests).
 #
 #   reliability.sh [--scenarios 1,3,5] [--rate 200] [--seconds 80] [--keys 40]
-#                  [--kafka-port 19092] [--rest-port 18081] [--rpc-port 16123] [--idle-timeout '0 s']
+#                  [--kafka-port 19092] [--rest-port 18081] [--rpc-port 16123] [--idle-timeout "10 min"]
 #   reliability.sh --soak [--soak-minutes 10]
 #
 # Scenarios (each on its own topics, one job at a time on one cluster of 2 TaskManagers):
 #   1  kill -9 a TaskManager running the job three times; a new TaskManager is started each time
 #   3  Kafka broker stopped cleanly and restarted, then killed with kill -9 and restarted
 #   5  stop with savepoint (REST), restore at parallelism 4, then 1, then 2
+#   control  (scenario 8, not in the default list) scenario 1's fault once with at-least-once outputs:
+#         passes only if the check sees duplicates, which shows it can
 #   soak  at least --soak-minutes at a fixed rate, a TaskManager killed every 2 minutes; heap used and
 #         checkpoint size sampled every 30 s and printed as a table
 # Input: io.vigil.jobs.verify.Verify produce (every key emits 1, 2, 3, ...; bounded disorder).
@@ -29,10 +31,10 @@ KEYS=40
 SCENARIOS="1,3,5"
 SOAK=0
 SOAK_MINUTES=10
-# Every partition has traffic, so no partition needs to be declared idle. With Vigil's default of
+# Every partition has traffic, so none needs to be declared idle within a run. With Vigil's default of
 # 30 s, a broker outage longer than that marks every partition idle; the first partition to resume
 # then moves the watermark alone and the others' backlog is dead-lettered as late.
-IDLE_TIMEOUT="0 s"
+IDLE_TIMEOUT="10 min"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scenarios) SCENARIOS="$2"; shift 2 ;;
@@ -45,7 +47,7 @@ while [[ $# -gt 0 ]]; do
     --idle-timeout) IDLE_TIMEOUT="$2"; shift 2 ;;
     --soak) SOAK=1; shift ;;
     --soak-minutes) SOAK_MINUTES="$2"; shift 2 ;;
-    *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,24p' "$0" >&2; exit 2 ;;
   esac
 done
 if (( SOAK )); then
@@ -76,7 +78,12 @@ rest() { curl -sf --max-time 10 "$REST$1"; }
 # The first value of a JSON number or string field in stdin (the REST answers are flat enough).
 json_field() { grep -o "\"$1\":\"\\?[^,\"}]*" | head -1 | sed 's/.*:"\?//'; }
 job_state() { rest "/jobs/$1" | json_field state; }
-num_restarts() { rest "/jobs/$1/metrics?get=numRestarts" | json_field value; }
+# The job's numRestarts metric; 0 until the metric is published (just after submission).
+num_restarts() {
+  local value
+  value="$(rest "/jobs/$1/metrics?get=numRestarts" 2>/dev/null | json_field value || true)"
+  echo "${value:-0}"
+}
 # The trigger time of the job's latest completed checkpoint (0 if none yet).
 last_checkpoint_trigger() {
   local latest
@@ -108,8 +115,9 @@ submit() {
   echo "$job"
 }
 
+# Writes the spec of scenario $1 (outputs with delivery guarantee $2, default exactly-once) and creates its topics.
 write_spec() {
-  local name="$1"
+  local name="$1" guarantee="${2:-exactly-once}"
   cat > "$RUN_DIR/$name.yaml" <<YAML
 name: $name
 eventType: SensorReading
@@ -127,8 +135,8 @@ aggregations:
     groupBy: [deviceId]
     compute: [count, sum(temperature)]
 outputs:
-  aggregates: [{ kind: kafka, topic: $name-aggregates, transactionTimeout: 5 min }]
-  deadLetters: [{ kind: kafka, topic: $name-dead-letters, transactionTimeout: 5 min }]
+  aggregates: [{ kind: kafka, topic: $name-aggregates, deliveryGuarantee: $guarantee, transactionTimeout: 5 min }]
+  deadLetters: [{ kind: kafka, topic: $name-dead-letters, deliveryGuarantee: $guarantee, transactionTimeout: 5 min }]
 settings:
   vigil.checkpoint.interval: 2 s
   vigil.checkpoint.dir: file://$WORK_DIR/flink/checkpoints
@@ -288,9 +296,10 @@ scenario_soak() {
   printf '%-8s %-10s %-14s %-18s %-14s\n' elapsed restarts tm_heap_mb checkpoint_bytes state_bytes > "$RUN_DIR/soak.tsv"
   local begin=$SECONDS next_fault=$(( SECONDS + 120 ))
   while kill -0 "$PRODUCER_PID" 2>/dev/null; do
-    local heap=0 id checkpoints
+    local heap=0 id used checkpoints
     for id in $(rest /taskmanagers | grep -o '"id":"taskmanager-[0-9]*"' | sed 's/.*"\(taskmanager-[0-9]*\)"/\1/'); do
-      heap=$(( heap + $(rest "/taskmanagers/$id/metrics?get=Status.JVM.Memory.Heap.Used" | json_field value | cut -d. -f1) / 1048576 ))
+      used="$(rest "/taskmanagers/$id/metrics?get=Status.JVM.Memory.Heap.Used" | json_field value | cut -d. -f1 || true)"
+      heap=$(( heap + ${used:-0} / 1048576 ))
     done
     checkpoints="$(rest "/jobs/$job/checkpoints" | sed -n 's/.*"latest":{"completed":{\([^}]*\)}.*/\1/p')"
     printf '%-8s %-10s %-14s %-18s %-14s\n' "$(( SECONDS - begin ))s" "$(num_restarts "$job")" "$heap" \
@@ -313,6 +322,26 @@ scenario_soak() {
   JOBS[$name]="$job"
 }
 
+# Scenario 8 on the cluster, the negative control: the same TaskManager kill with at-least-once
+# outputs must show duplicated windows, or the check cannot see duplicates and proves nothing.
+scenario_control() {
+  local name=rel-control job restarts at
+  write_spec "$name" at-least-once
+  job="$(submit "$name" 2)"
+  start_producer "$name"
+  sleep $(( DURATION / 2 ))
+  restarts="$(num_restarts "$job")"
+  at="$(now_ms)"
+  log "[$name] kill -9 a TaskManager running the at-least-once job"
+  kill_busy_taskmanager
+  await_recovery "$job" "$at" $(( restarts + 1 ))
+  wait_producer "$name"
+  verify check --bootstrap-servers "$BOOTSTRAP" --input "$name-input" --aggregates "$name-aggregates" \
+    --dead-letters "$name-dead-letters" --wait-seconds 180 > "$RUN_DIR/$name-progress.out" || true
+  finish_scenario "$name" 1 "$(num_restarts "$job")"
+  JOBS[$name]="$job"
+}
+
 log "Kafka on $BOOTSTRAP, Flink REST on $REST; run files in $RUN_DIR"
 "$LOCAL_DIR/kafka.sh" reset >/dev/null 2>&1 || true
 "$LOCAL_DIR/kafka.sh" start --port "$KAFKA_PORT"
@@ -323,8 +352,11 @@ NAMES=()
 for s in ${SCENARIOS//,/ }; do
   log "=== scenario $s"
   begin=$SECONDS
+  case "$s" in
+    1) NAMES+=(rel-tm-kill) ;; 3) NAMES+=(rel-broker) ;; 5) NAMES+=(rel-rescale) ;;
+    control) NAMES+=(rel-control) ;; soak) NAMES+=(rel-soak) ;; *) die "unknown scenario $s" ;;
+  esac
   "scenario_$s"
-  case "$s" in 1) NAMES+=(rel-tm-kill) ;; 3) NAMES+=(rel-broker) ;; 5) NAMES+=(rel-rescale) ;; soak) NAMES+=(rel-soak) ;; esac
   curl -sf --max-time 10 -X PATCH "$REST/jobs/${JOBS[${NAMES[-1]}]}?mode=cancel" >/dev/null || true
   log "=== scenario $s took $(( SECONDS - begin )) s"
 done
@@ -333,16 +365,25 @@ log "Stopping Flink before reading the outputs"
 "$LOCAL_DIR/flink-cluster.sh" stop
 
 status=0
-printf '\n%-12s %-7s %-9s %-8s %-11s %-8s %-6s %-9s %-11s %-12s %s\n' scenario faults restarts input records_chk duplicate missing wrong dead_letter recovery_p50 recovery_max
+row='%-12s %-7s %-9s %-8s %-12s %-10s %-8s %-6s %-12s %-13s %-13s %s\n'
+printf "\n$row" scenario faults restarts input records_chkd duplicates missing wrong dead_letters recovery_p50 recovery_max verdict
 for name in "${NAMES[@]}"; do
-  if verify check --bootstrap-servers "$BOOTSTRAP" --input "$name-input" --aggregates "$name-aggregates" \
-      --dead-letters "$name-dead-letters" > "$RUN_DIR/$name-check.out"; then :; else status=1; fi
+  verify check --bootstrap-servers "$BOOTSTRAP" --input "$name-input" --aggregates "$name-aggregates" \
+    --dead-letters "$name-dead-letters" > "$RUN_DIR/$name-check.out" || true
   line="$(head -1 "$RUN_DIR/$name-check.out")"
-  field() { echo "$line" | grep -o "$1=[^ ]*" | cut -d= -f2; }
-  printf '%-12s %-7s %-9s %-8s %-11s %-8s %-6s %-9s %-11s %-12s %s\n' "$name" "${FAULTS[$name]}" "${RESTARTS[$name]}" \
+  field() { local v; v="$(echo "$line" | grep -o "$1=[^ ]*" | cut -d= -f2)"; echo "${v:-0}"; }
+  if [[ -z "${FAULTS[$name]:-}" ]]; then
+    verdict="FAIL (scenario aborted)"
+  elif [[ "$name" == rel-control ]]; then
+    # The negative control passes when the check sees the duplicates at-least-once must produce.
+    (( $(field duplicates) > 0 && $(field missing) == 0 )) && verdict="PASS (duplicates seen)" || verdict="FAIL (check blind to duplicates)"
+  else
+    verdict="$(field result)"
+  fi
+  printf "$row" "$name" "${FAULTS[$name]:--}" "${RESTARTS[$name]:--}" \
     "$(field input)" "$(field records_checked)" "$(field duplicates)" "$(field missing)" \
-    "$(( $(field wrong) + $(field unexpected) + $(field sequence_errors) ))" "$(field dead_letters)" "${P50[$name]}s" "${PMAX[$name]}s"
-  [[ "$(field result)" == PASS ]] || { status=1; sed -n '2,$p' "$RUN_DIR/$name-check.out"; }
+    "$(( $(field wrong) + $(field unexpected) + $(field sequence_errors) ))" "$(field dead_letters)" "${P50[$name]:--}s" "${PMAX[$name]:--}s" "$verdict"
+  [[ "$verdict" == PASS* ]] || { status=1; sed -n '2,$p' "$RUN_DIR/$name-check.out"; }
 done
 if [[ -f "$RUN_DIR/soak.tsv" ]]; then
   printf '\nSoak samples (every 30 s):\n'
