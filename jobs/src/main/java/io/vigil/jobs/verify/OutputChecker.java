@@ -5,6 +5,7 @@ import io.vigil.schemas.SensorReading;
 import io.vigil.schemas.WindowAggregate;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -101,7 +102,7 @@ final class OutputChecker implements Callable<Integer> {
 
   private Result compare(Map<String, Expected> expected, Map<String, Long> closeTime) throws IOException {
     Map<String, Integer> copies = new HashMap<>();
-    List<String> wrong = new java.util.ArrayList<>();
+    List<String> wrong = new ArrayList<>();
     TreeSet<String> unexpected = new TreeSet<>();
     long checked = 0;
     for (ConsumerRecord<byte[], byte[]> r : CommittedRecords.read(bootstrapServers, aggregates)) {
