@@ -21,10 +21,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Bad records of every kind in {@link BadRecords} mixed into good ones: the dead-letter topic holds exactly the bad ones,
- * each with the right reason, its original bytes and its offset; every good event is counted
- * exactly once; and the job never restarts (its restart strategy is "none", so any failure would
- * fail the test).
+ * Bad records of every kind in {@link BadRecords} mixed into good ones: the dead-letter topic holds
+ * exactly the bad ones, each with the right reason, its original bytes and its offset; every good
+ * event is counted exactly once; and the job never restarts (its restart strategy is "none", so
+ * any failure would fail the test).
  */
 class DeadLetterITCase {
 
