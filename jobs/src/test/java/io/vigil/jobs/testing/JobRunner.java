@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
@@ -35,6 +36,15 @@ public final class JobRunner {
 
   /** Runs {@code spec} with a bounded Kafka source at parallelism 2, plus any extra aggregate sinks. */
   public static void runBounded(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) throws Exception {
+    boundedJob(spec, extraAggregateSinks).execute(spec.name());
+  }
+
+  /** Like {@link #runBounded} but returns once the job is submitted, for tests that act while it runs. */
+  public static JobClient startBounded(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) throws Exception {
+    return boundedJob(spec, extraAggregateSinks).executeAsync(spec.name());
+  }
+
+  private static StreamExecutionEnvironment boundedJob(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(2);
     JobSinks production = Connectors.sinks(spec);
@@ -42,7 +52,7 @@ public final class JobRunner {
     aggregateSinks.addAll(extraAggregateSinks);
     JobSinks sinks = new JobSinks(aggregateSinks, production.scores(), production.deadLetters());
     new VigilJob(spec, Connectors.kafkaSource(spec, true), sinks).build(env);
-    env.execute(spec.name());
+    return env;
   }
 
   public static List<WindowAggregate> aggregates(String bootstrap, String topic) {

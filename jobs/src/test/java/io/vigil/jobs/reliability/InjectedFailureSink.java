@@ -1,0 +1,62 @@
+package io.vigil.jobs.reliability;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+
+/**
+ * An extra sink next to Vigil's real ones that throws inside the running job, the allround test's
+ * FailureMapper idea: execution attempt k (k below {@code failures}) throws in subtask 0 once it has
+ * written at least {@code minRecords} records and seen a checkpoint complete in this attempt (the
+ * second checkpoint flush of an attempt, checkpoints running one at a time), so each failure comes
+ * after progress that a restart must neither lose nor repeat. Every record also costs {@code
+ * millisPerRecord}, which keeps a bounded job running long enough for several checkpoints.
+ */
+final class InjectedFailureSink<T> implements Sink<T> {
+
+  private static final long serialVersionUID = 1L;
+
+  /** How many failures were thrown in this JVM; tests reset and assert it. */
+  static final AtomicInteger FAILURES = new AtomicInteger();
+
+  private final int failures;
+  private final long minRecords;
+  private final long millisPerRecord;
+
+  InjectedFailureSink(int failures, long minRecords, long millisPerRecord) {
+    this.failures = failures;
+    this.minRecords = minRecords;
+    this.millisPerRecord = millisPerRecord;
+  }
+
+  @Override
+  public SinkWriter<T> createWriter(WriterInitContext context) {
+    int attempt = context.getTaskInfo().getAttemptNumber();
+    boolean failing = context.getTaskInfo().getIndexOfThisSubtask() == 0 && attempt < failures;
+    return new SinkWriter<>() {
+      private int flushes;
+      private long written;
+
+      @Override
+      public void write(T element, Context ctx) throws InterruptedException {
+        written++;
+        if (millisPerRecord > 0) {
+          Thread.sleep(millisPerRecord);
+        }
+      }
+
+      @Override
+      public void flush(boolean endOfInput) {
+        flushes++;
+        if (failing && !endOfInput && flushes >= 2 && written >= minRecords && FAILURES.get() == attempt) {
+          FAILURES.incrementAndGet();
+          throw new IllegalStateException("injected failure " + (attempt + 1) + " of " + failures + " after " + written + " records");
+        }
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+}
