@@ -24,6 +24,7 @@ import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FileUtils;
 import picocli.CommandLine.Command;
@@ -115,14 +116,19 @@ final class RunCommand implements Callable<Integer> {
 
   /** Runs the job; returns its summary, or null when the job was submitted to a cluster detached. */
   private RunSummary execute(CompiledSpec spec, boolean bounded) throws Exception {
-    Configuration conf = Configuration.fromMap(settings);
+    Configuration cli = Configuration.fromMap(settings);
     if (parallelism != null) {
-      conf.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
+      cli.set(CoreOptions.DEFAULT_PARALLELISM, parallelism);
     }
+    // -D settings win over the spec's, the command line being the later word.
+    spec.configuration().addAll(cli);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(cli);
+    // Only a local run gets a temporary checkpoint directory: under `flink run` the cluster's own
+    // execution.checkpointing.dir applies, and a client-side path would break recovery.
     Path checkpoints = null;
-    if (spec.configuration().getOptional(VigilOptions.CHECKPOINT_DIR).isEmpty() && !conf.containsKey(VigilOptions.CHECKPOINT_DIR.key())) {
+    if (env instanceof LocalStreamEnvironment && spec.configuration().getOptional(VigilOptions.CHECKPOINT_DIR).isEmpty()) {
       checkpoints = Files.createTempDirectory("vigil-checkpoints");
-      conf.set(VigilOptions.CHECKPOINT_DIR, checkpoints.toUri().toString());
+      spec.configuration().set(VigilOptions.CHECKPOINT_DIR, checkpoints.toUri().toString());
     }
     VigilJob job;
     if (spec.kafka().isPresent()) {
@@ -135,10 +141,7 @@ final class RunCommand implements Callable<Integer> {
       job = new VigilJob(spec, demo, Connectors.sinks(spec)).withSourceParallelism(1);
     }
     Connectors.verifyTransactionTimeouts(spec);
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
     job.build(env);
-    // -D settings win over the spec's, the CLI being the later word.
-    env.configure(conf);
     long start = System.nanoTime();
     JobExecutionResult result = env.execute("vigil " + spec.name());
     if (!result.isJobExecutionResult()) {
