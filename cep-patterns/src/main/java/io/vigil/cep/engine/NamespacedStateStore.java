@@ -12,6 +12,7 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ReducingState;
 import org.apache.flink.api.common.state.ReducingStateDescriptor;
+import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -28,10 +29,16 @@ final class NamespacedStateStore implements KeyedStateStore {
   private final RuntimeContext context;
   private final String prefix;
   private final List<StateDescriptor<?, ?>> created = new ArrayList<>();
+  private final List<State> states = new ArrayList<>();
 
   NamespacedStateStore(RuntimeContext context, String prefix) {
     this.context = context;
     this.prefix = prefix;
+  }
+
+  /** Every state handed out so far (for the current key when used). */
+  List<State> states() {
+    return states;
   }
 
   /** Every descriptor handed out so far, with its prefixed name. */
@@ -43,7 +50,9 @@ final class NamespacedStateStore implements KeyedStateStore {
   public <T> ValueState<T> getState(ValueStateDescriptor<T> d) {
     ValueStateDescriptor<T> renamed = new ValueStateDescriptor<>(prefix + d.getName(), d.getSerializer());
     created.add(renamed);
-    return context.getState(renamed);
+    ValueState<T> state = context.getState(renamed);
+    states.add(state);
+    return state;
   }
 
   @Override
@@ -51,7 +60,9 @@ final class NamespacedStateStore implements KeyedStateStore {
     MapStateDescriptor<UK, UV> renamed =
         new MapStateDescriptor<>(prefix + d.getName(), d.getKeySerializer(), d.getValueSerializer());
     created.add(renamed);
-    return context.getMapState(renamed);
+    MapState<UK, UV> state = context.getMapState(renamed);
+    states.add(state);
+    return state;
   }
 
   @Override

@@ -142,15 +142,17 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     final SharedBuffer<GenericRecord> sharedBuffer;
     final ValueState<NFAState> nfaState;
     final List<StateDescriptor<?, ?>> descriptors;
+    final List<State> states;
     final Set<String> startStates = new HashSet<>();
 
     Live(CompiledRule compiled, NFA<GenericRecord> nfa, SharedBuffer<GenericRecord> sharedBuffer,
-        ValueState<NFAState> nfaState, List<StateDescriptor<?, ?>> descriptors) {
+        ValueState<NFAState> nfaState, NamespacedStateStore store) {
       this.compiled = compiled;
       this.nfa = nfa;
       this.sharedBuffer = sharedBuffer;
       this.nfaState = nfaState;
-      this.descriptors = descriptors;
+      this.descriptors = store.descriptors();
+      this.states = store.states();
       for (org.apache.flink.cep.nfa.State<GenericRecord> s : nfa.getStates()) {
         if (s.isStart()) {
           startStates.add(s.getName());
@@ -236,8 +238,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         if (draining) {
           stopStartingMatches(l, state);
         }
-        advance(l, state, timestamp, emitter);
         if (events != null) {
+          advance(l, state, timestamp, emitter);
           for (GenericRecord event : events) {
             process(l, state, event, timestamp, emitter);
           }
@@ -253,7 +255,9 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     }
     if (timestamp < watermark) {
       // Like CepOperator, advance to the watermark after the last buffered timestamp before it;
-      // timers fire in order, so this one runs after all of them.
+      // timers fire in order, so this one runs after all of them. A timer without events (a
+      // window's end) advances only to the watermark, never to its own time: with a skip
+      // strategy, when a timeout is noticed decides which held match is released first.
       ctx.timerService().registerEventTimeTimer(watermark);
     }
   }
@@ -303,9 +307,13 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       }
     }
     if (idle) {
-      // Nothing but the start state: CepOperator drops such state too, so keyed state goes back
-      // to zero when every match has completed or timed out.
-      l.nfaState.clear();
+      // Nothing but the start state: drop the NFA state as CepOperator does, and the shared
+      // buffer's per-timestamp event counters too (CepOperator keeps those until the key's next
+      // event). Later events are after the watermark, so no counter is needed again, and keyed
+      // state goes back to zero when every match has completed or timed out.
+      for (State keyed : l.states) {
+        keyed.clear();
+      }
     } else if (state.isStateChanged()) {
       state.resetStateChanged();
       l.nfaState.update(state);
@@ -471,7 +479,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       NamespacedStateStore store = new NamespacedStateStore(getRuntimeContext(), "rule/" + parsed.versionKey() + "/");
       ValueState<NFAState> nfaState = store.getState(new ValueStateDescriptor<>("nfa", new NFAStateSerializer()));
       SharedBuffer<GenericRecord> sharedBuffer = new SharedBuffer<>(store, envelopeSerializer);
-      l = new Live(compiled, nfa, sharedBuffer, nfaState, store.descriptors());
+      l = new Live(compiled, nfa, sharedBuffer, nfaState, store);
       live.put(parsed.versionKey(), l);
     }
     return l;

@@ -47,7 +47,8 @@ import org.junit.jupiter.api.Test;
  * CepOperator}; matches and timeouts must be the same multiset. One key per case.
  *
  * <p>{@code -Dvigil.equivalence.cases=N} (default 1000) and {@code -Dvigil.equivalence.seed=S}
- * (default fixed) run a larger sweep or reproduce a failure.
+ * (default fixed) run a larger sweep or reproduce a failure; {@code -Dvigil.equivalence.only=C}
+ * runs only case C of that seed.
  */
 class RuleEngineEquivalenceTest {
 
@@ -91,6 +92,7 @@ class RuleEngineEquivalenceTest {
   void dynamicEngineProducesExactlyFlinkCepMatchesAndTimeouts() throws Exception {
     int wanted = Integer.getInteger("vigil.equivalence.cases", 1000);
     long seed = Long.getLong("vigil.equivalence.seed", 20261126L);
+    int only = Integer.getInteger("vigil.equivalence.only", -1);
     Random random = new Random(seed);
     int valid = 0;
     int invalid = 0;
@@ -125,9 +127,13 @@ class RuleEngineEquivalenceTest {
         invalid++;
         continue;
       }
-      List<Object[]> events = events(random, "case-" + attempt);
+      List<Object[]> events = events(random, "case-" + attempt, c.within != null);
+      if (only >= 0 && attempt != only) {
+        valid++;
+        continue;
+      }
       List<String> expected = runOracle(c, oraclePattern, oracleFactory, events);
-      List<String> actual = runEngine(yaml, events);
+      List<String> actual = runEngine(yaml, events, c.within != null && !c.previousAndCurrent);
       Collections.sort(expected);
       Collections.sort(actual);
       assertThat(actual).as("seed %d case %d\n%s\nevents %s", seed, attempt, yaml, describe(events)).isEqualTo(expected);
@@ -142,6 +148,9 @@ class RuleEngineEquivalenceTest {
     System.out.printf(
         "equivalence: %d valid cases (%d with matches, %d with timeouts), %d invalid patterns rejected by both, seed %d%n",
         valid, withMatches, withTimeouts, invalid, seed);
+    if (only >= 0) {
+      return;
+    }
     // The generator must exercise matches and timeouts, or the comparison proves little.
     assertThat(withMatches).isGreaterThan(wanted / 3);
     assertThat(withTimeouts).isGreaterThan(wanted / 20);
@@ -294,9 +303,14 @@ class RuleEngineEquivalenceTest {
     return options[r.nextInt(options.length)];
   }
 
-  /** Events {time, temperature, status}: ties, steps of 0-2 ms, disorder up to 3 ms. */
-  private static List<Object[]> events(Random r, String key) {
-    int count = 8 + r.nextInt(20);
+  /**
+   * Events {time, temperature, status, id}: ties, steps of 0-2 ms, disorder up to 3 ms. Without a
+   * {@code within}, non-deterministic patterns (followedByAny, allowCombinations) keep every
+   * combination of events alive, exponentially, in Flink CEP as in any exact engine; such cases
+   * get short streams.
+   */
+  private static List<Object[]> events(Random r, String key, boolean bounded) {
+    int count = bounded ? 8 + r.nextInt(17) : 4 + r.nextInt(7);
     List<Object[]> out = new ArrayList<>();
     long base = 1_000;
     for (int i = 0; i < count; i++) {
@@ -359,7 +373,7 @@ class RuleEngineEquivalenceTest {
     feed.watermark(Long.MAX_VALUE);
   }
 
-  private static List<String> runEngine(String yaml, List<Object[]> events) throws Exception {
+  private static List<String> runEngine(String yaml, List<Object[]> events, boolean bounded) throws Exception {
     try (KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h =
         TestEvents.harness(ENVELOPE, "deviceId")) {
       h.processBroadcastElement(TestEvents.command(RuleAction.ADD, yaml), 0);
@@ -377,6 +391,12 @@ class RuleEngineEquivalenceTest {
             }
           });
       assertThat(h.getSideOutput(RuleEngine.STATUS)).singleElement().satisfies(s -> assertThat(s.getValue().getAccepted()).isTrue());
+      if (bounded) {
+        // At the end of time every partial match of a rule with a first-to-last window has ended.
+        // (Flink CEP's previous-and-current windows do not cover every NFA state, so there some
+        // partial matches never expire, in Flink as here.)
+        assertThat(TestEvents.numKeyedStateEntries(h)).as("keyed state entries at the end\n%s", yaml).isZero();
+      }
       List<String> out = new ArrayList<>();
       for (Alert a : h.extractOutputValues()) {
         out.add(a.getKind() == AlertKind.MATCH ? "M|" + TestEvents.canonical(a) : "T|" + a.getTime() + "|" + TestEvents.canonical(a));
