@@ -88,8 +88,8 @@ import org.apache.flink.util.OutputTag;
  * nothing. The rule set is broadcast state ({@link #RULES}), so it is checkpointed and restored.
  *
  * <p><b>Outputs:</b> alerts (main output, {@link Alert}) for matches and, if the rule asks, for
- * timeouts; derived events on {@link #DERIVED}; late or failed envelopes as dead letters on {@link
- * #DEAD_LETTERS}. Keyed state is cleared when a key has no partial match left, so it returns to
+ * timeouts; derived events on {@link #DERIVED}; late events as dead letters on {@link #DEAD_LETTERS}. The input must hold valid
+ * envelopes only (route failed ones to dead letters before keying). Keyed state is cleared when a key has no partial match left, so it returns to
  * zero once all matches complete or time out.
  */
 public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRecord, RuleCommand, Alert> {
@@ -108,7 +108,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   public static final OutputTag<DerivedEvent> DERIVED =
       new OutputTag<>("derived-events", new AvroTypeInfo<>(DerivedEvent.class));
 
-  /** Envelopes the engine cannot use: late (at or behind the watermark) or failed ones. */
+  /** Late events (at or behind the engine's watermark), as LATE_EVENT dead letters. */
   public static final OutputTag<DeadLetter> DEAD_LETTERS =
       new OutputTag<>("rule-dead-letters", new AvroTypeInfo<>(DeadLetter.class));
 
@@ -190,10 +190,6 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   @Override
   public void processElement(GenericRecord envelope, ReadOnlyContext ctx, Collector<Alert> out)
       throws Exception {
-    if (Envelopes.isFailed(envelope)) {
-      ctx.output(DEAD_LETTERS, Envelopes.toDeadLetter(envelope, typeName(envelope), STAGE));
-      return;
-    }
     long timestamp = Envelopes.eventTime(envelope);
     long watermark = ctx.timerService().currentWatermark();
     if (timestamp <= watermark) {
@@ -510,12 +506,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   }
 
   private static String typeName(GenericRecord envelope) {
-    GenericRecord event = Envelopes.event(envelope);
-    if (event != null) {
-      return event.getSchema().getName();
-    }
-    String name = envelope.getSchema().getName();
-    return name.endsWith("Envelope") ? name.substring(0, name.length() - "Envelope".length()) : name;
+    return Envelopes.event(envelope).getSchema().getName();
   }
 
   /** Turns matches and timeouts into alerts and derived events for the current key. */

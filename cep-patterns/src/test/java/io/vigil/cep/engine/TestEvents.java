@@ -18,7 +18,9 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
@@ -72,6 +74,20 @@ final class TestEvents {
         ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
             new RuleEngine(envelopeSchema, keyField), KEY, Types.STRING, RuleEngine.RULES);
     // As RuleCommands.watermarks() does in a job: the control input never holds event time back.
+    h.processBroadcastWatermark(Long.MAX_VALUE);
+    return h;
+  }
+
+  /** A fresh engine harness restored from {@code snapshot}. */
+  static KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> restoredHarness(
+      Schema envelopeSchema, String keyField, OperatorSubtaskState snapshot) throws Exception {
+    KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h =
+        new KeyedBroadcastOperatorTestHarness<>(
+            new CoBroadcastWithKeyedOperator<>(new RuleEngine(envelopeSchema, keyField), List.of(RuleEngine.RULES)),
+            KEY, Types.STRING, 1, 1, 0);
+    h.setup();
+    h.initializeState(snapshot);
+    h.open();
     h.processBroadcastWatermark(Long.MAX_VALUE);
     return h;
   }
