@@ -13,7 +13,24 @@ import org.apache.avro.generic.GenericRecord;
 /** Converts Avro records to the values CEL evaluates over (see {@link CelEnvironment}). */
 public final class CelValues {
 
+  /**
+   * The last record converted on this thread and its fields: an event is tested by every rule and
+   * every partial match it may extend, so converting it once saves most of the work.
+   */
+  private static final ThreadLocal<Object[]> LAST = ThreadLocal.withInitial(() -> new Object[2]);
+
   private CelValues() {}
+
+  /** {@link #fields}, reusing the previous result when called again for the same record instance. */
+  @SuppressWarnings("unchecked")
+  public static Map<String, Object> cachedFields(GenericRecord record) {
+    Object[] last = LAST.get();
+    if (last[0] != record) {
+      last[0] = record;
+      last[1] = java.util.Collections.unmodifiableMap(fields(record));
+    }
+    return (Map<String, Object>) last[1];
+  }
 
   /** The record's usable fields as a CEL map value (field name -> CEL value). */
   public static Map<String, Object> fields(GenericRecord record) {

@@ -45,8 +45,9 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
     if (!event.getSchema().getName().equals(eventType)) {
       return false;
     }
-    Map<String, Object> activation = new HashMap<>(CelValues.fields(event));
-    activation.put("event", CelValues.fields(event));
+    Map<String, Object> fields = CelValues.cachedFields(event);
+    Map<String, Object> activation = new HashMap<>(fields);
+    activation.put("event", fields);
     for (String stage : stages) {
       List<GenericRecord> events = new ArrayList<>();
       for (GenericRecord matched : ctx.getEventsForPattern(stage)) {

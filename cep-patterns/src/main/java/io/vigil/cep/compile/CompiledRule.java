@@ -27,10 +27,4 @@ public record CompiledRule(
 
   /** A derived event of the rule with its fields' compiled CEL expressions. */
   public record DerivedOutput(Rule.Derived spec, Map<String, CompiledExpression> fields) {}
-
-  /** True when the NFA must report timed-out partial matches (timeout alerts or derived events). */
-  public boolean handlesTimeouts() {
-    return rule.alertOnTimeout()
-        || derived.stream().anyMatch(d -> d.spec().on() == Rule.Trigger.TIMEOUT);
-  }
 }

@@ -84,22 +84,21 @@ public final class Alerts {
   /** The derived event of {@code output} for {@code alert}; a field whose expression fails is null. */
   public static DerivedEvent derived(
       CompiledRule.DerivedOutput output, Alert alert, Map<String, List<GenericRecord>> match) {
+    Set<String> wanted = new LinkedHashSet<>();
+    for (CompiledExpression e : output.fields().values()) {
+      wanted.addAll(e.stageVariables());
+    }
     Map<String, Object> activation = new HashMap<>();
     for (Map.Entry<String, List<GenericRecord>> stage : match.entrySet()) {
       List<GenericRecord> events = new ArrayList<>();
       for (GenericRecord envelope : stage.getValue()) {
         events.add(Envelopes.event(envelope));
       }
-      Set<String> wanted = new LinkedHashSet<>();
-      for (CompiledExpression e : output.fields().values()) {
-        wanted.addAll(e.stageVariables());
-      }
       CelValues.putStage(activation, stage.getKey(), events, wanted);
     }
-    for (CompiledExpression e : output.fields().values()) {
-      for (String variable : e.stageVariables()) {
-        activation.putIfAbsent(variable, List.of());
-      }
+    // A timed-out match lacks the stages it never reached: they are empty lists.
+    for (String variable : wanted) {
+      activation.putIfAbsent(variable, List.of());
     }
     Map<String, Object> fields = new LinkedHashMap<>();
     for (Map.Entry<String, CompiledExpression> f : output.fields().entrySet()) {

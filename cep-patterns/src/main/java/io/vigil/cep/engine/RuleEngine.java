@@ -4,7 +4,6 @@ import io.vigil.cep.compile.CompiledRule;
 import io.vigil.cep.compile.RuleCompiler;
 import io.vigil.cep.rule.Rule;
 import io.vigil.cep.rule.RuleException;
-import io.vigil.cep.rule.RuleParser;
 import io.vigil.functions.event.Envelopes;
 import io.vigil.schemas.Alert;
 import io.vigil.schemas.AlertKind;
@@ -200,7 +199,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
               "event time " + timestamp + " is not after the rule engine's watermark " + watermark));
       return;
     }
-    if (!hasActiveRule(ctx.getBroadcastState(RULES))) {
+    if (!hasLiveVersion(ctx.getBroadcastState(RULES))) {
       return;
     }
     List<GenericRecord> events = buffer.get(timestamp);
@@ -223,7 +222,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
           continue;
         }
         boolean draining = version.getMode() == RuleVersionMode.DRAINING;
-        Live l = live(version.getYaml());
+        Live l = live(entry.getRuleId(), version);
         NFAState state = l.nfaState.value();
         if (state == null) {
           if (draining || events == null) {
@@ -362,7 +361,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
           }
           for (RuleVersionEntry old : entry.getVersions()) {
             if (old.getMode() == RuleVersionMode.DISABLED) {
-              drop(old, ctx);
+              drop(id, old, ctx);
             } else {
               if (old.getMode() == RuleVersionMode.ACTIVE) {
                 old.setMode(RuleVersionMode.DRAINING);
@@ -381,10 +380,10 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         Integer disabled = null;
         for (RuleVersionEntry v : entry.getVersions()) {
           if (v.getMode() == RuleVersionMode.DRAINING) {
-            drop(v, ctx);
+            drop(id, v, ctx);
           } else {
             if (v.getMode() == RuleVersionMode.ACTIVE) {
-              drop(v, ctx);
+              drop(id, v, ctx);
               v.setMode(RuleVersionMode.DISABLED);
               v.setSince(watermark);
             }
@@ -412,7 +411,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       }
       case DELETE -> {
         for (RuleVersionEntry v : entry.getVersions()) {
-          drop(v, ctx);
+          drop(id, v, ctx);
         }
         rules.remove(id);
         status.setState(RuleState.DELETED).setActiveVersion(null);
@@ -446,37 +445,33 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
 
   /** Drops a rule version's state for every key on this instance. */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  private void drop(RuleVersionEntry version, Context ctx) throws Exception {
-    Live l = live(version.getYaml());
+  private void drop(String ruleId, RuleVersionEntry version, Context ctx) throws Exception {
+    Live l = live(ruleId, version);
     for (StateDescriptor descriptor : l.descriptors) {
       ctx.applyToKeyedState(descriptor, (KeyedStateFunction) (key, state) -> ((State) state).clear());
     }
-    live.remove(l.compiled.rule().versionKey());
+    live.remove(ruleId + "@" + version.getVersion());
     release(l);
   }
 
-  private Live live(String yaml) throws Exception {
-    Rule parsed;
-    try {
-      parsed = RuleParser.parse(yaml);
-    } catch (RuleException e) {
-      throw new IllegalStateException("a stored rule no longer parses: " + e.getMessage(), e);
-    }
-    Live l = live.get(parsed.versionKey());
+  /** The runnable form of a rule version, compiled on first use on this instance. */
+  private Live live(String ruleId, RuleVersionEntry version) throws Exception {
+    String versionKey = ruleId + "@" + version.getVersion();
+    Live l = live.get(versionKey);
     if (l == null) {
       CompiledRule compiled;
       try {
-        compiled = RuleCompiler.compile(parsed);
+        compiled = RuleCompiler.compile(version.getYaml());
       } catch (RuleException e) {
         throw new IllegalStateException("a stored rule no longer compiles: " + e.getMessage(), e);
       }
       NFA<GenericRecord> nfa = compiled.nfaFactory().createNFA();
       nfa.open(getRuntimeContext(), new Configuration());
-      NamespacedStateStore store = new NamespacedStateStore(getRuntimeContext(), "rule/" + parsed.versionKey() + "/");
+      NamespacedStateStore store = new NamespacedStateStore(getRuntimeContext(), "rule/" + versionKey + "/");
       ValueState<NFAState> nfaState = store.getState(new ValueStateDescriptor<>("nfa", new NFAStateSerializer()));
       SharedBuffer<GenericRecord> sharedBuffer = new SharedBuffer<>(store, envelopeSerializer);
       l = new Live(compiled, nfa, sharedBuffer, nfaState, store);
-      live.put(parsed.versionKey(), l);
+      live.put(versionKey, l);
     }
     return l;
   }
@@ -486,7 +481,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     l.nfa.close();
   }
 
-  private static boolean hasActiveRule(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
+  private static boolean hasLiveVersion(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
     for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
       for (RuleVersionEntry v : e.getValue().getVersions()) {
         if (v.getMode() != RuleVersionMode.DISABLED) {

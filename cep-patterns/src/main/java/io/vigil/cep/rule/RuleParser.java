@@ -134,7 +134,7 @@ public final class RuleParser {
       afterMatch = afterMatch(fields.get("afterMatch").getValueNode());
     }
     Node patternNode = required(fields, "pattern", rootMap, "");
-    List<Stage> pattern = stages(patternNode, "pattern", true);
+    List<Stage> pattern = stages(patternNode, "pattern");
     boolean alertOnMatch = true;
     boolean alertOnTimeout = false;
     List<Derived> derived = new ArrayList<>();
@@ -165,7 +165,7 @@ public final class RuleParser {
         withinKind, afterMatch, alertOnMatch, alertOnTimeout, List.copyOf(derived), yaml);
   }
 
-  private List<Stage> stages(Node node, String path, boolean top) throws RuleException {
+  private List<Stage> stages(Node node, String path) throws RuleException {
     List<Node> items = sequence(node, path);
     if (items.isEmpty()) {
       throw error(node, path + ": a pattern needs at least one stage");
@@ -234,7 +234,7 @@ public final class RuleParser {
     if (negative && group) {
       throw error(node, p + "a group cannot be negated");
     }
-    List<Stage> members = group ? stages(f.get("group").getValueNode(), p + "group", false) : List.of();
+    List<Stage> members = group ? stages(f.get("group").getValueNode(), p + "group") : List.of();
     return new Stage(name, line(node), contiguity, eventType, where, whereLine, q, until, untilLine, members);
   }
 

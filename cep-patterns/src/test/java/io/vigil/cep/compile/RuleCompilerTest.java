@@ -55,7 +55,6 @@ class RuleCompilerTest {
     assertThat(c.pattern().getQuantifier().getConsumingStrategy()).isEqualTo(Quantifier.ConsumingStrategy.SKIP_TILL_ANY);
     assertThat(c.pattern().getPrevious().getQuantifier().hasProperty(Quantifier.QuantifierProperty.LOOPING)).isTrue();
     assertThat(c.pattern().getPrevious().getTimes().getFrom()).isEqualTo(3);
-    assertThat(c.handlesTimeouts()).isTrue();
   }
 
   @Test
