@@ -29,11 +29,14 @@ import org.apache.flink.util.Collector;
  * Throughput of the dynamic rule engine with 1, 10 and 100 active rules, and of Flink's static
  * {@link CepOperator} running the same single rule, each driven through an operator harness (heap
  * state, one thread, no network): events/s for a steady stream (a watermark every 100 events) and
- * for a catch-up backlog (every event buffered, then one watermark). Not a test: run with
+ * for a catch-up backlog (every event buffered, then one watermark). Not a test (no timing is
+ * asserted); after {@code mvn -pl cep-patterns -am test-compile}, run it with the module's test
+ * classpath, for example:
  *
  * <pre>
- * mvn -q -pl cep-patterns -am test-compile exec:java ... or from an IDE:
- * java -cp "$(cat cp.txt):cep-patterns/target/classes:cep-patterns/target/test-classes" io.vigil.cep.engine.RuleEngineBenchmark
+ * mvn -q -pl cep-patterns dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=cp.txt
+ * java -cp "schemas/target/classes:functions/target/classes:cep-patterns/target/classes:cep-patterns/target/test-classes:$(cat cp.txt)" \
+ *     io.vigil.cep.engine.RuleEngineBenchmark 50000
  * </pre>
  */
 public final class RuleEngineBenchmark {
