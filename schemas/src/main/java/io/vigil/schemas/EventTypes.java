@@ -35,6 +35,10 @@ public final class EventTypes {
 
   static {
     register(SensorReading.getClassSchema(), 1);
+    register(Payment.getClassSchema(), 0);
+    register(LoginAttempt.getClassSchema(), 0);
+    register(OrderEvent.getClassSchema(), 0);
+    register(UserActivity.getClassSchema(), 0);
   }
 
   private EventTypes() {}

@@ -1,0 +1,64 @@
+package io.vigil.cep.cel;
+
+import dev.cel.runtime.CelEvaluationException;
+import io.vigil.functions.event.Envelopes;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.cep.pattern.conditions.IterativeCondition;
+
+/**
+ * A stage's CEL condition as a Flink CEP condition over envelopes.
+ *
+ * <p>It holds only for events of the stage's event type. The current event's fields are bound as
+ * variables; the stages the expression names are read from the partial match ({@link
+ * IterativeCondition.Context#getEventsForPattern}) and only those, so a condition that reads no
+ * earlier stage costs no state access. A condition that fails while evaluating (for example {@code
+ * first(small)} while {@code small} is still empty) is false: a rule can never fail the job.
+ */
+public final class StageCondition extends IterativeCondition<GenericRecord> {
+
+  private static final long serialVersionUID = 1L;
+
+  private final String eventType;
+  private final transient CompiledExpression expression;
+  private final transient Set<String> stages;
+
+  public StageCondition(String eventType, CompiledExpression expression) {
+    this.eventType = eventType;
+    this.expression = expression;
+    Set<String> names = new LinkedHashSet<>();
+    for (String variable : expression.stageVariables()) {
+      int dot = variable.indexOf('.');
+      names.add(dot < 0 ? variable : variable.substring(0, dot));
+    }
+    this.stages = Set.copyOf(names);
+  }
+
+  @Override
+  public boolean filter(GenericRecord envelope, Context<GenericRecord> ctx) throws Exception {
+    GenericRecord event = Envelopes.event(envelope);
+    if (!event.getSchema().getName().equals(eventType)) {
+      return false;
+    }
+    Map<String, Object> fields = CelValues.cachedFields(event);
+    Map<String, Object> activation = new HashMap<>(fields);
+    activation.put("event", fields);
+    for (String stage : stages) {
+      List<GenericRecord> events = new ArrayList<>();
+      for (GenericRecord matched : ctx.getEventsForPattern(stage)) {
+        events.add(Envelopes.event(matched));
+      }
+      CelValues.putStage(activation, stage, events, expression.stageVariables());
+    }
+    try {
+      return Boolean.TRUE.equals(expression.eval(activation));
+    } catch (CelEvaluationException e) {
+      return false;
+    }
+  }
+}

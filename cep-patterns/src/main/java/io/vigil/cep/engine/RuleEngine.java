@@ -1,0 +1,544 @@
+package io.vigil.cep.engine;
+
+import io.vigil.cep.compile.CompiledRule;
+import io.vigil.cep.compile.RuleCompiler;
+import io.vigil.cep.rule.Rule;
+import io.vigil.cep.rule.RuleException;
+import io.vigil.functions.event.Envelopes;
+import io.vigil.schemas.Alert;
+import io.vigil.schemas.AlertKind;
+import io.vigil.schemas.DeadLetter;
+import io.vigil.schemas.DeadLetterReason;
+import io.vigil.schemas.DerivedEvent;
+import io.vigil.schemas.RuleAction;
+import io.vigil.schemas.RuleCommand;
+import io.vigil.schemas.RuleSetEntry;
+import io.vigil.schemas.RuleState;
+import io.vigil.schemas.RuleStatus;
+import io.vigil.schemas.RuleVersionEntry;
+import io.vigil.schemas.RuleVersionMode;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.BroadcastState;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
+import org.apache.flink.api.common.state.State;
+import org.apache.flink.api.common.state.StateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.api.java.typeutils.ListTypeInfo;
+import org.apache.flink.cep.nfa.ComputationState;
+import org.apache.flink.cep.nfa.NFA;
+import org.apache.flink.cep.nfa.NFAState;
+import org.apache.flink.cep.nfa.NFAStateSerializer;
+import org.apache.flink.cep.nfa.sharedbuffer.SharedBuffer;
+import org.apache.flink.cep.nfa.sharedbuffer.SharedBufferAccessor;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.formats.avro.typeutils.GenericRecordAvroTypeInfo;
+import org.apache.flink.runtime.state.KeyedStateFunction;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * The dynamic rule engine: runs every active rule on a keyed stream of envelopes, with rules added,
+ * updated, disabled, enabled and deleted at runtime through a broadcast stream of {@link
+ * RuleCommand}s.
+ *
+ * <p><b>Matching is Flink CEP's own.</b> Each rule is compiled to a Flink CEP {@code Pattern} and
+ * run by Flink's {@link NFA}, with its {@link NFAState} and {@link SharedBuffer} kept per key and
+ * rule version under names prefixed by {@code rule/<id>@<version>/}. Events are processed as
+ * {@code CepOperator} processes them (buffered until the watermark passes them; per timestamp in
+ * arrival order; the NFA advanced to each timestamp before its events and to the watermark after
+ * the last), so a rule matches exactly what a static {@code CEP.pattern(...)} job matches. Unlike
+ * {@code CepOperator}, which re-sorts a key's whole buffer on every timer, each buffered timestamp
+ * has its own event-time timer and the timer service fires them in order, so a backlog costs
+ * O(log n) per event.
+ *
+ * <p><b>Rule changes</b> take effect on each parallel instance at the watermark it has when the
+ * command arrives ({@code RuleStatus.watermark}): events after it go to the new state of the rule.
+ *
+ * <ul>
+ *   <li>ADD: the rule starts matching.
+ *   <li>UPDATE (a higher version): the new version matches from now on; the old version's partial
+ *       matches finish under the old version (they complete or time out, with the old version's
+ *       number on their alerts) but the old version starts no new match. A key's old-version state
+ *       is cleared when its last partial match ends.
+ *   <li>DISABLE: the rule stops and its partial matches are dropped; ENABLE starts it afresh.
+ *   <li>DELETE: the rule and all its state, for every key, are dropped.
+ * </ul>
+ *
+ * Every command yields one {@link RuleStatus} on {@link #STATUS} (from subtask 0 only): accepted
+ * with the version in force, or rejected with the validation error; a rejected command changes
+ * nothing. The rule set is broadcast state ({@link #RULES}), so it is checkpointed and restored.
+ *
+ * <p><b>Outputs:</b> alerts (main output, {@link Alert}) for matches and, if the rule asks, for
+ * timeouts; derived events on {@link #DERIVED}; late events as dead letters on {@link #DEAD_LETTERS}. The input must hold valid
+ * envelopes only (route failed ones to dead letters before keying). Keyed state is cleared when a key has no partial match left, so it returns to
+ * zero once all matches complete or time out.
+ */
+public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRecord, RuleCommand, Alert> {
+
+  private static final long serialVersionUID = 1L;
+
+  /** The rule set: rule id -> its live versions. Connect the command stream broadcast with this. */
+  public static final MapStateDescriptor<String, RuleSetEntry> RULES =
+      new MapStateDescriptor<>("vigil-rules", Types.STRING, new AvroTypeInfo<>(RuleSetEntry.class));
+
+  /** One status per rule command. */
+  public static final OutputTag<RuleStatus> STATUS =
+      new OutputTag<>("rule-status", new AvroTypeInfo<>(RuleStatus.class));
+
+  /** Derived events, for every named output (see {@code DerivedEvent.output}). */
+  public static final OutputTag<DerivedEvent> DERIVED =
+      new OutputTag<>("derived-events", new AvroTypeInfo<>(DerivedEvent.class));
+
+  /** Late events (at or behind the engine's watermark), as LATE_EVENT dead letters. */
+  public static final OutputTag<DeadLetter> DEAD_LETTERS =
+      new OutputTag<>("rule-dead-letters", new AvroTypeInfo<>(DeadLetter.class));
+
+  /** Alerts' type information (Avro, no Kryo). */
+  public static final AvroTypeInfo<Alert> ALERT_TYPE = new AvroTypeInfo<>(Alert.class);
+
+  static final String STAGE = "rules";
+
+  private final String envelopeSchemaJson;
+  private final String keyField;
+
+  private transient Set<String> eventTypes;
+  private transient TypeSerializer<GenericRecord> envelopeSerializer;
+  private transient MapState<Long, List<GenericRecord>> buffer;
+  private transient Map<String, Live> live;
+
+  /**
+   * @param envelopeSchema the input's envelope schema ({@link Envelopes#schema} or {@link
+   *     RuleEnvelopes#schema}); rules may read only the event types it carries
+   * @param keyField the field the input is keyed by; a rule must declare the same {@code key}
+   */
+  public RuleEngine(Schema envelopeSchema, String keyField) {
+    this.envelopeSchemaJson = envelopeSchema.toString();
+    this.keyField = keyField;
+  }
+
+  /** A rule version ready to run on this instance: its NFA and its state handles. */
+  private static final class Live {
+    final CompiledRule compiled;
+    final NFA<GenericRecord> nfa;
+    final SharedBuffer<GenericRecord> sharedBuffer;
+    final ValueState<NFAState> nfaState;
+    final List<StateDescriptor<?, ?>> descriptors;
+    final List<State> states;
+    final Set<String> startStates = new HashSet<>();
+
+    Live(CompiledRule compiled, NFA<GenericRecord> nfa, SharedBuffer<GenericRecord> sharedBuffer,
+        ValueState<NFAState> nfaState, NamespacedStateStore store) {
+      this.compiled = compiled;
+      this.nfa = nfa;
+      this.sharedBuffer = sharedBuffer;
+      this.nfaState = nfaState;
+      this.descriptors = store.descriptors();
+      this.states = store.states();
+      for (org.apache.flink.cep.nfa.State<GenericRecord> s : nfa.getStates()) {
+        if (s.isStart()) {
+          startStates.add(s.getName());
+        }
+      }
+    }
+  }
+
+  @Override
+  public void open(OpenContext openContext) throws Exception {
+    Schema envelopeSchema = new Schema.Parser().parse(envelopeSchemaJson);
+    eventTypes = new HashSet<>();
+    for (Schema s : RuleEnvelopes.eventSchemas(envelopeSchema)) {
+      eventTypes.add(s.getName());
+    }
+    GenericRecordAvroTypeInfo envelopeType = new GenericRecordAvroTypeInfo(envelopeSchema);
+    envelopeSerializer = getRuntimeContext().createSerializer(envelopeType);
+    buffer =
+        getRuntimeContext()
+            .getMapState(
+                new MapStateDescriptor<>("rule-engine-buffer", Types.LONG, new ListTypeInfo<>(envelopeType)));
+    live = new HashMap<>();
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (live != null) {
+      for (Live l : live.values()) {
+        release(l);
+      }
+      live.clear();
+    }
+  }
+
+  @Override
+  public void processElement(GenericRecord envelope, ReadOnlyContext ctx, Collector<Alert> out)
+      throws Exception {
+    long timestamp = Envelopes.eventTime(envelope);
+    long watermark = ctx.timerService().currentWatermark();
+    if (timestamp <= watermark) {
+      ctx.output(
+          DEAD_LETTERS,
+          Envelopes.toDeadLetter(
+              envelope, typeName(envelope), STAGE, DeadLetterReason.LATE_EVENT,
+              "event time " + timestamp + " is not after the rule engine's watermark " + watermark));
+      return;
+    }
+    if (!hasLiveVersion(ctx.getBroadcastState(RULES))) {
+      return;
+    }
+    List<GenericRecord> events = buffer.get(timestamp);
+    if (events == null) {
+      events = new ArrayList<>();
+      ctx.timerService().registerEventTimeTimer(timestamp);
+    }
+    events.add(envelope);
+    buffer.put(timestamp, events);
+  }
+
+  @Override
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
+    long watermark = ctx.timerService().currentWatermark();
+    List<GenericRecord> events = buffer.get(timestamp);
+    Emitter emitter = new Emitter(ctx, out);
+    for (RuleSetEntry entry : sorted(ctx.getBroadcastState(RULES))) {
+      for (RuleVersionEntry version : entry.getVersions()) {
+        if (version.getMode() == RuleVersionMode.DISABLED) {
+          continue;
+        }
+        boolean draining = version.getMode() == RuleVersionMode.DRAINING;
+        Live l = live(entry.getRuleId(), version);
+        NFAState state = l.nfaState.value();
+        if (state == null) {
+          if (draining || events == null) {
+            continue;
+          }
+          state = l.nfa.createInitialNFAState();
+        }
+        if (draining) {
+          stopStartingMatches(l, state);
+        }
+        if (events != null) {
+          advance(l, state, timestamp, emitter);
+          for (GenericRecord event : events) {
+            process(l, state, event, timestamp, emitter);
+          }
+        }
+        if (timestamp >= watermark) {
+          advance(l, state, watermark, emitter);
+        }
+        save(l, state, draining);
+      }
+    }
+    if (events != null) {
+      buffer.remove(timestamp);
+    }
+    if (timestamp < watermark) {
+      // Like CepOperator, advance to the watermark after the last buffered timestamp before it;
+      // timers fire in order, so this one runs after all of them. A timer without events (a
+      // window's end) advances only to the watermark, never to its own time: with a skip
+      // strategy, when a timeout is noticed decides which held match is released first.
+      ctx.timerService().registerEventTimeTimer(watermark);
+    }
+  }
+
+  private void process(Live l, NFAState state, GenericRecord event, long timestamp, Emitter emitter)
+      throws Exception {
+    try (SharedBufferAccessor<GenericRecord> accessor = l.sharedBuffer.getAccessor()) {
+      Collection<Map<String, List<GenericRecord>>> matches =
+          l.nfa.process(accessor, state, event, timestamp, l.compiled.skipStrategy(), emitter);
+      if (l.nfa.getWindowTime() > 0 && state.isNewStartPartialMatch()) {
+        emitter.ctx.timerService().registerEventTimeTimer(timestamp + l.nfa.getWindowTime());
+        state.resetNewStartPartialMatch();
+      }
+      for (Map<String, List<GenericRecord>> match : matches) {
+        emitter.match(l.compiled, match);
+      }
+    }
+  }
+
+  private void advance(Live l, NFAState state, long time, Emitter emitter) throws Exception {
+    try (SharedBufferAccessor<GenericRecord> accessor = l.sharedBuffer.getAccessor()) {
+      Tuple2<Collection<Map<String, List<GenericRecord>>>, Collection<Tuple2<Map<String, List<GenericRecord>>, Long>>>
+          result = l.nfa.advanceTime(accessor, state, time, l.compiled.skipStrategy());
+      for (Map<String, List<GenericRecord>> match : result.f0) {
+        emitter.match(l.compiled, match);
+      }
+      for (Tuple2<Map<String, List<GenericRecord>>, Long> timedOut : result.f1) {
+        emitter.timeout(l.compiled, timedOut.f0, timedOut.f1);
+      }
+    }
+  }
+
+  /** A draining version keeps its partial matches but takes no new first event. */
+  private static void stopStartingMatches(Live l, NFAState state) {
+    if (state.getPartialMatches()
+        .removeIf(c -> c.getPreviousBufferEntry() == null && l.startStates.contains(c.getCurrentStateName()))) {
+      state.setStateChanged();
+    }
+  }
+
+  private static void save(Live l, NFAState state, boolean draining) throws Exception {
+    boolean idle = state.getCompletedMatches().isEmpty();
+    for (ComputationState c : state.getPartialMatches()) {
+      if (c.getPreviousBufferEntry() != null || !l.startStates.contains(c.getCurrentStateName())) {
+        idle = false;
+        break;
+      }
+    }
+    if (idle) {
+      // Nothing but the start state: drop the NFA state as CepOperator does, and the shared
+      // buffer's per-timestamp event counters too (CepOperator keeps those until the key's next
+      // event). Later events are after the watermark, so no counter is needed again, and keyed
+      // state goes back to zero when every match has completed or timed out.
+      for (State keyed : l.states) {
+        keyed.clear();
+      }
+    } else if (state.isStateChanged()) {
+      state.resetStateChanged();
+      l.nfaState.update(state);
+    }
+  }
+
+  @Override
+  public void processBroadcastElement(RuleCommand command, Context ctx, Collector<Alert> out)
+      throws Exception {
+    long watermark = ctx.currentWatermark();
+    BroadcastState<String, RuleSetEntry> rules = ctx.getBroadcastState(RULES);
+    RuleStatus.Builder status =
+        RuleStatus.newBuilder()
+            .setRuleId(command.getRuleId())
+            .setAction(command.getAction())
+            .setRequestedVersion(command.getVersion())
+            .setWatermark(watermark);
+    try {
+      apply(command, rules, ctx, watermark, status);
+      status.setAccepted(true);
+    } catch (RuleException e) {
+      status.setAccepted(false).setState(RuleState.UNCHANGED).setActiveVersion(null).setError(e.getMessage());
+    }
+    if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0) {
+      ctx.output(STATUS, status.build());
+    }
+  }
+
+  private void apply(
+      RuleCommand command, BroadcastState<String, RuleSetEntry> rules, Context ctx, long watermark,
+      RuleStatus.Builder status) throws Exception {
+    String id = command.getRuleId();
+    RuleSetEntry entry = rules.get(id);
+    RuleAction action = command.getAction();
+    if (entry == null && action != RuleAction.ADD) {
+      throw new RuleException(id, 1, action + ": no rule '" + id + "'" + (action == RuleAction.UPDATE ? "; use ADD" : ""));
+    }
+    switch (action) {
+      case ADD, UPDATE -> {
+        Rule rule = check(command);
+        List<RuleVersionEntry> versions = new ArrayList<>();
+        if (action == RuleAction.ADD) {
+          if (entry != null) {
+            throw new RuleException(id, 1, "ADD: rule '" + id + "' exists; use UPDATE with a higher version");
+          }
+        } else {
+          int newest = entry.getVersions().stream().mapToInt(RuleVersionEntry::getVersion).max().orElse(0);
+          if (rule.version() <= newest) {
+            throw new RuleException(id, 1, "UPDATE: version " + rule.version() + " is not newer than version " + newest);
+          }
+          for (RuleVersionEntry old : entry.getVersions()) {
+            if (old.getMode() == RuleVersionMode.DISABLED) {
+              drop(id, old, ctx);
+            } else {
+              if (old.getMode() == RuleVersionMode.ACTIVE) {
+                old.setMode(RuleVersionMode.DRAINING);
+                old.setSince(watermark);
+              }
+              versions.add(old);
+            }
+          }
+        }
+        versions.add(new RuleVersionEntry(rule.version(), rule.yaml(), RuleVersionMode.ACTIVE, watermark));
+        rules.put(id, new RuleSetEntry(id, versions));
+        status.setState(RuleState.ACTIVE).setActiveVersion(rule.version());
+      }
+      case DISABLE -> {
+        List<RuleVersionEntry> versions = new ArrayList<>();
+        Integer disabled = null;
+        for (RuleVersionEntry v : entry.getVersions()) {
+          if (v.getMode() == RuleVersionMode.DRAINING) {
+            drop(id, v, ctx);
+          } else {
+            if (v.getMode() == RuleVersionMode.ACTIVE) {
+              drop(id, v, ctx);
+              v.setMode(RuleVersionMode.DISABLED);
+              v.setSince(watermark);
+            }
+            disabled = v.getVersion();
+            versions.add(v);
+          }
+        }
+        rules.put(id, new RuleSetEntry(id, versions));
+        status.setState(RuleState.DISABLED).setActiveVersion(disabled);
+      }
+      case ENABLE -> {
+        RuleVersionEntry target = null;
+        for (RuleVersionEntry v : entry.getVersions()) {
+          if (v.getMode() == RuleVersionMode.DISABLED) {
+            target = v;
+          }
+        }
+        if (target == null) {
+          throw new RuleException(id, 1, "ENABLE: rule '" + id + "' is not disabled");
+        }
+        target.setMode(RuleVersionMode.ACTIVE);
+        target.setSince(watermark);
+        rules.put(id, entry);
+        status.setState(RuleState.ACTIVE).setActiveVersion(target.getVersion());
+      }
+      case DELETE -> {
+        for (RuleVersionEntry v : entry.getVersions()) {
+          drop(id, v, ctx);
+        }
+        rules.remove(id);
+        status.setState(RuleState.DELETED).setActiveVersion(null);
+      }
+    }
+  }
+
+  /** Validates an ADD or UPDATE command's rule against the command and this job's input. */
+  private Rule check(RuleCommand command) throws RuleException {
+    String id = command.getRuleId();
+    if (command.getYaml() == null) {
+      throw new RuleException(id, 1, command.getAction() + " needs the rule's YAML");
+    }
+    Rule rule = RuleCompiler.compile(command.getYaml()).rule();
+    if (!rule.id().equals(id)) {
+      throw new RuleException(rule.id(), 1, "id: the command is for rule '" + id + "'");
+    }
+    if (command.getVersion() != null && command.getVersion() != rule.version()) {
+      throw new RuleException(id, 1, "version: the document says " + rule.version() + ", the command " + command.getVersion());
+    }
+    for (String type : rule.eventTypes()) {
+      if (!eventTypes.contains(type)) {
+        throw new RuleException(id, 1, "eventTypes: this job reads " + new java.util.TreeSet<>(eventTypes) + ", not " + type);
+      }
+    }
+    if (!rule.key().equals(keyField)) {
+      throw new RuleException(id, 1, "key: this job is keyed by '" + keyField + "', not '" + rule.key() + "'");
+    }
+    return rule;
+  }
+
+  /** Drops a rule version's state for every key on this instance. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private void drop(String ruleId, RuleVersionEntry version, Context ctx) throws Exception {
+    Live l = live(ruleId, version);
+    for (StateDescriptor descriptor : l.descriptors) {
+      ctx.applyToKeyedState(descriptor, (KeyedStateFunction) (key, state) -> ((State) state).clear());
+    }
+    live.remove(ruleId + "@" + version.getVersion());
+    release(l);
+  }
+
+  /** The runnable form of a rule version, compiled on first use on this instance. */
+  private Live live(String ruleId, RuleVersionEntry version) throws Exception {
+    String versionKey = ruleId + "@" + version.getVersion();
+    Live l = live.get(versionKey);
+    if (l == null) {
+      CompiledRule compiled;
+      try {
+        compiled = RuleCompiler.compile(version.getYaml());
+      } catch (RuleException e) {
+        throw new IllegalStateException("a stored rule no longer compiles: " + e.getMessage(), e);
+      }
+      NFA<GenericRecord> nfa = compiled.nfaFactory().createNFA();
+      nfa.open(getRuntimeContext(), new Configuration());
+      NamespacedStateStore store = new NamespacedStateStore(getRuntimeContext(), "rule/" + versionKey + "/");
+      ValueState<NFAState> nfaState = store.getState(new ValueStateDescriptor<>("nfa", new NFAStateSerializer()));
+      SharedBuffer<GenericRecord> sharedBuffer = new SharedBuffer<>(store, envelopeSerializer);
+      l = new Live(compiled, nfa, sharedBuffer, nfaState, store);
+      live.put(versionKey, l);
+    }
+    return l;
+  }
+
+  private static void release(Live l) throws Exception {
+    l.sharedBuffer.releaseCacheStatisticsTimer();
+    l.nfa.close();
+  }
+
+  private static boolean hasLiveVersion(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
+    for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
+      for (RuleVersionEntry v : e.getValue().getVersions()) {
+        if (v.getMode() != RuleVersionMode.DISABLED) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static List<RuleSetEntry> sorted(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
+    TreeMap<String, RuleSetEntry> byId = new TreeMap<>();
+    for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
+      byId.put(e.getKey(), e.getValue());
+    }
+    return new ArrayList<>(byId.values());
+  }
+
+  private static String typeName(GenericRecord envelope) {
+    return Envelopes.event(envelope).getSchema().getName();
+  }
+
+  /** Turns matches and timeouts into alerts and derived events for the current key. */
+  private static final class Emitter implements org.apache.flink.cep.time.TimerService {
+    final OnTimerContext ctx;
+    final Collector<Alert> out;
+
+    Emitter(OnTimerContext ctx, Collector<Alert> out) {
+      this.ctx = ctx;
+      this.out = out;
+    }
+
+    @Override
+    public long currentProcessingTime() {
+      return ctx.timerService().currentProcessingTime();
+    }
+
+    void match(CompiledRule compiled, Map<String, List<GenericRecord>> match) {
+      emit(compiled, AlertKind.MATCH, Rule.Trigger.MATCH, compiled.rule().alertOnMatch(), match, 0L);
+    }
+
+    void timeout(CompiledRule compiled, Map<String, List<GenericRecord>> partial, long expiry) {
+      emit(compiled, AlertKind.TIMEOUT, Rule.Trigger.TIMEOUT, compiled.rule().alertOnTimeout(), partial, expiry);
+    }
+
+    private void emit(
+        CompiledRule compiled, AlertKind kind, Rule.Trigger trigger, boolean alert,
+        Map<String, List<GenericRecord>> match, long time) {
+      Alert a = Alerts.alert(compiled, kind, ctx.getCurrentKey(), match, time);
+      if (alert) {
+        out.collect(a);
+      }
+      for (CompiledRule.DerivedOutput d : compiled.derived()) {
+        if (d.spec().on() == trigger) {
+          ctx.output(DERIVED, Alerts.derived(d, a, match));
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,238 @@
+package io.vigil.cep.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vigil.functions.event.Envelopes;
+import io.vigil.schemas.Alert;
+import io.vigil.schemas.AlertKind;
+import io.vigil.schemas.DeviceStatus;
+import io.vigil.schemas.RuleAction;
+import io.vigil.schemas.RuleCommand;
+import io.vigil.schemas.RuleState;
+import io.vigil.schemas.RuleStatus;
+import io.vigil.schemas.SensorReading;
+import java.time.Instant;
+import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+
+class RuleEngineTest {
+
+  private static final Schema ENVELOPE = Envelopes.schema(SensorReading.getClassSchema());
+
+  private static final String HOT_V1 =
+      """
+      id: hot
+      version: 1
+      severity: high
+      eventTypes: [SensorReading]
+      key: deviceId
+      within: 10 s
+      afterMatch: skip-past-last-event
+      emit:
+        alerts: [match, timeout]
+      pattern:
+        - name: warm
+          where: temperature > 30
+        - name: hot
+          after: followedBy
+          where: temperature > first(warm).temperature + 10.0
+      """;
+
+  private static final String HOT_V2 = HOT_V1.replace("version: 1", "version: 2").replace("+ 10.0", "+ 20.0");
+
+  private static GenericRecord reading(String device, String id, long time, double temperature) {
+    return TestEvents.envelope(
+        ENVELOPE,
+        SensorReading.newBuilder()
+            .setEventId(id)
+            .setDeviceId(device)
+            .setSite("s")
+            .setEventTime(Instant.ofEpochMilli(time))
+            .setTemperature(temperature)
+            .setHumidity(40)
+            .setBattery(80)
+            .setStatus(DeviceStatus.OK)
+            .setFirmware("1")
+            .build(),
+        device,
+        time);
+  }
+
+  private static List<String> alerts(KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h) {
+    return h.extractOutputValues().stream()
+        .map(a -> a.getKind() + " " + a.getRuleId() + "@" + a.getRuleVersion() + " " + a.getKey() + " " + TestEvents.canonical(a))
+        .toList();
+  }
+
+  private static List<RuleStatus> statuses(KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h) {
+    return h.getSideOutput(RuleEngine.STATUS).stream().map(StreamRecord::getValue).toList();
+  }
+
+  @Test
+  void alertsOnAMatchAndClearsAllKeyedStateWhenMatchesEnd() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+      h.processElement(reading("d2", "c", 2_500, 35), 2_500);
+      h.processWatermark(3_000);
+      assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]");
+      assertThat(TestEvents.numKeyedStateEntries(h)).isGreaterThan(0);
+      h.processWatermark(20_000);
+      assertThat(alerts(h))
+          .containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]", "TIMEOUT hot@1 d2 warm=[c]");
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+    }
+  }
+
+  private static List<String> matches(KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h) {
+    return alerts(h).stream().filter(a -> a.startsWith("MATCH")).toList();
+  }
+
+  @Test
+  void updateLetsOldPartialMatchesFinishUnderTheOldVersionAndNewEventsUseTheNewOne() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processWatermark(1_500);
+      h.processBroadcastElement(TestEvents.command(RuleAction.UPDATE, HOT_V2), 0);
+      // d1: a's v1 partial match completes with b under v1; b, c and d only ever see v2.
+      h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+      h.processElement(reading("d1", "c", 3_000, 32), 3_000);
+      h.processElement(reading("d1", "d", 4_000, 70), 4_000);
+      // d2 starts after the update: 45 is hot under v1 (31 + 10) but not under v2 (31 + 20).
+      h.processElement(reading("d2", "e", 2_500, 31), 2_500);
+      h.processElement(reading("d2", "f", 3_500, 45), 3_500);
+      h.processWatermark(5_000);
+      assertThat(matches(h)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]", "MATCH hot@2 d1 warm=[b];hot=[d]");
+      assertThat(statuses(h))
+          .extracting(RuleStatus::getAccepted, RuleStatus::getState, RuleStatus::getActiveVersion, RuleStatus::getWatermark)
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple(true, RuleState.ACTIVE, 1, Long.MIN_VALUE),
+              org.assertj.core.groups.Tuple.tuple(true, RuleState.ACTIVE, 2, 1_500L));
+      h.processWatermark(Long.MAX_VALUE);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+    }
+  }
+
+  @Test
+  void disableDropsPartialMatchesAndEnableStartsAfresh() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processWatermark(1_500);
+      h.processBroadcastElement(TestEvents.command(RuleAction.DISABLE, "hot", null), 0);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+      h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+      h.processWatermark(2_500);
+      assertThat(alerts(h)).isEmpty();
+      h.processBroadcastElement(TestEvents.command(RuleAction.ENABLE, "hot", null), 0);
+      h.processElement(reading("d1", "c", 3_000, 42), 3_000);
+      h.processElement(reading("d1", "d", 4_000, 55), 4_000);
+      h.processWatermark(5_000);
+      assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[c];hot=[d]");
+      assertThat(statuses(h)).extracting(RuleStatus::getState).containsExactly(RuleState.ACTIVE, RuleState.DISABLED, RuleState.ACTIVE);
+    }
+  }
+
+  @Test
+  void deleteDropsTheRulesStateForEveryKey() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      for (int i = 0; i < 5; i++) {
+        h.processElement(reading("d" + i, "a" + i, 1_000, 31), 1_000);
+      }
+      h.processWatermark(1_500);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isGreaterThanOrEqualTo(5);
+      h.processBroadcastElement(TestEvents.command(RuleAction.DELETE, "hot", null), 0);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+      h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+      h.processWatermark(Long.MAX_VALUE);
+      assertThat(alerts(h)).isEmpty();
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+      assertThat(statuses(h)).extracting(RuleStatus::getState).containsExactly(RuleState.ACTIVE, RuleState.DELETED);
+    }
+  }
+
+  @Test
+  void rejectedCommandsReportTheErrorAndLeaveRunningRulesAlone() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processWatermark(1_500);
+      String typo = HOT_V2.replace("first(warm).temperature", "first(warm).temprature");
+      h.processBroadcastElement(TestEvents.command(RuleAction.UPDATE, typo), 0);
+      h.processBroadcastElement(TestEvents.command(RuleAction.UPDATE, HOT_V1), 0);
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1.replace("id: hot", "id: other").replace("key: deviceId", "key: site")), 0);
+      h.processBroadcastElement(TestEvents.command(RuleAction.DELETE, "missing", null), 0);
+      h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+      h.processWatermark(2_500);
+      assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]");
+      List<RuleStatus> s = statuses(h);
+      assertThat(s).extracting(RuleStatus::getAccepted).containsExactly(true, false, false, false, false);
+      String where = "temperature > first(warm).temprature + 20.0";
+      assertThat(s.get(1).getError())
+          .isEqualTo("rule 'hot' line 15: hot.where: undefined field 'temprature' (column " + (where.indexOf(".temprature") + 1) + ")");
+      assertThat(s.get(2).getError()).contains("version 1 is not newer than version 1");
+      assertThat(s.get(3).getError()).contains("this job is keyed by 'deviceId', not 'site'");
+      assertThat(s.get(4).getError()).contains("no rule 'missing'");
+      assertThat(s.subList(1, 5)).extracting(RuleStatus::getState).containsOnly(RuleState.UNCHANGED);
+    }
+  }
+
+  @Test
+  void restoresRulesAndPartialMatchesFromACheckpoint() throws Exception {
+    OperatorSubtaskState snapshot;
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processElement(reading("d1", "b", 1_800, 45), 1_800);
+      h.processWatermark(1_500);
+      snapshot = h.snapshot(1, 1);
+    }
+    try (var restored = TestEvents.restoredHarness(ENVELOPE, "deviceId", snapshot)) {
+      // b was still buffered behind the watermark at the checkpoint; a's partial match was in the NFA.
+      restored.processWatermark(2_000);
+      assertThat(alerts(restored)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]");
+      assertThat(restored.getBroadcastState(RuleEngine.RULES).get("hot").getVersions()).hasSize(1);
+    }
+  }
+
+  @Test
+  void lateEventsBecomeDeadLetters() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      h.processWatermark(5_000);
+      h.processElement(reading("d1", "late", 5_000, 31), 5_000);
+      h.processElement(reading("d1", "hot", 5_001, 31), 5_001);
+      assertThat(h.getSideOutput(RuleEngine.DEAD_LETTERS))
+          .singleElement()
+          .satisfies(r -> {
+            assertThat(r.getValue().getReason()).isEqualTo(io.vigil.schemas.DeadLetterReason.LATE_EVENT);
+            assertThat(r.getValue().getStage()).isEqualTo("rules");
+            assertThat(r.getValue().getMessage()).isEqualTo("event time 5000 is not after the rule engine's watermark 5000");
+          });
+    }
+  }
+
+  @Test
+  void alertIdsAreDeterministic() throws Exception {
+    List<String> ids = new java.util.ArrayList<>();
+    for (int run = 0; run < 2; run++) {
+      try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+        h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+        h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+        h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+        h.processWatermark(3_000);
+        ids.add(h.extractOutputValues().get(0).getAlertId());
+      }
+    }
+    assertThat(ids.get(0)).isEqualTo(ids.get(1)).hasSize(64);
+    assertThat(ids.get(0)).isEqualTo(Alerts.sha256("MATCH|hot|1|d1|a|b"));
+  }
+}
