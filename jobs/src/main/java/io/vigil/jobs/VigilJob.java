@@ -1,5 +1,7 @@
 package io.vigil.jobs;
 
+import io.vigil.cep.engine.RuleCommands;
+import io.vigil.cep.engine.RuleEngine;
 import io.vigil.functions.anomaly.AnomalyScorer;
 import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.event.Envelopes;
@@ -11,9 +13,13 @@ import io.vigil.functions.window.GroupKeySelector;
 import io.vigil.functions.window.WindowAggregator;
 import io.vigil.jobs.options.VigilOptions;
 import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.jobs.connectors.Connectors;
+import io.vigil.schemas.Alert;
 import io.vigil.schemas.AnomalyScore;
+import io.vigil.schemas.RuleCommand;
 import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.WindowAggregate;
+import java.util.List;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -22,6 +28,7 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
@@ -97,6 +104,59 @@ public final class VigilJob {
     conf.set(PipelineOptions.GENERIC_TYPES, false);
     conf.set(PipelineOptions.MAX_PARALLELISM, spec.configuration().get(VigilOptions.MAX_PARALLELISM));
     return conf;
+  }
+
+  /**
+   * The rule engine over the valid events: rules from the spec at start, then from the control
+   * topic if any; alerts, rule statuses and derived events to their sinks. Returns the engine's
+   * dead letters (events behind its watermark).
+   */
+  private DataStream<DeadLetter> rules(StreamExecutionEnvironment env, DataStream<GenericRecord> valid, CompiledSpec.RuleSettings rules) {
+    // One reader per source, so commands keep their order; their watermark (always the maximum)
+    // never holds back the events'.
+    List<RuleCommand> initial = rules.initial();
+    DataStream<RuleCommand> commands = null;
+    if (!initial.isEmpty()) {
+      commands =
+          env.fromSource(
+                  new DataGeneratorSource<>(i -> initial.get(i.intValue()), initial.size(), RuleCommands.TYPE),
+                  RuleCommands.watermarks(),
+                  Operators.RULE_COMMANDS.displayName(),
+                  RuleCommands.TYPE)
+              .setParallelism(1)
+              .uid(Operators.RULE_COMMANDS.uid());
+    }
+    if (rules.controlTopic() != null) {
+      DataStream<RuleCommand> control =
+          env.fromSource(Connectors.ruleCommandSource(rules, spec.name()), RuleCommands.watermarks(), Operators.RULE_CONTROL.displayName(), RuleCommands.TYPE)
+              .setParallelism(1)
+              .uid(Operators.RULE_CONTROL.uid());
+      commands = commands == null ? control : commands.union(control);
+    }
+    SingleOutputStreamOperator<Alert> alerts =
+        valid
+            .keyBy(Envelopes::key, Types.STRING)
+            .connect(commands.broadcast(RuleEngine.RULES))
+            .process(new RuleEngine(Envelopes.schema(spec.eventSchema()), spec.decode().keyField()))
+            .returns(RuleEngine.ALERT_TYPE)
+            .uid(Operators.RULE_ENGINE.uid())
+            .name(Operators.RULE_ENGINE.displayName());
+    DataStream<Alert> counted =
+        alerts
+            .map(new CountingMap<Alert>("alerts", a -> a.getKind().name()))
+            .returns(RuleEngine.ALERT_TYPE)
+            .uid(Operators.COUNT_ALERTS.uid())
+            .name(Operators.COUNT_ALERTS.displayName());
+    sinkAll(counted, sinks.alerts(), Operators.ALERT_SINK);
+    sinkAll(alerts.getSideOutput(RuleEngine.STATUS), sinks.ruleStatus(), Operators.RULE_STATUS_SINK);
+    sinkAll(alerts.getSideOutput(RuleEngine.DERIVED), sinks.derived(), Operators.DERIVED_SINK);
+    return alerts.getSideOutput(RuleEngine.DEAD_LETTERS);
+  }
+
+  private static <T> void sinkAll(DataStream<T> stream, List<NamedSink<T>> namedSinks, Operators operator) {
+    for (NamedSink<T> sink : namedSinks) {
+      stream.sinkTo(sink.sink()).uid(operator.uid(sink.id())).name(operator.displayName(sink.description()));
+    }
   }
 
   /** Adds this job's pipeline to {@code env}. */
@@ -189,6 +249,10 @@ public final class VigilJob {
             .uid(Operators.SCORE_SINK.uid(sink.id()))
             .name(Operators.SCORE_SINK.displayName(sink.description()));
       }
+    }
+
+    if (spec.rules().isPresent()) {
+      deadLetters = deadLetters.union(rules(env, valid, spec.rules().get()));
     }
 
     DataStream<DeadLetter> countedDeadLetters =

@@ -92,6 +92,10 @@ final class RunCommand implements Callable<Integer> {
       Set<String> outputTopics = new LinkedHashSet<>();
       spec.aggregateOutputs().forEach(o -> topicOf(o, outputTopics));
       spec.scoreOutputs().forEach(o -> topicOf(o, outputTopics));
+      spec.alertOutputs().forEach(o -> topicOf(o, outputTopics));
+      spec.ruleStatusOutputs().forEach(o -> topicOf(o, outputTopics));
+      spec.derivedOutputs().forEach(o -> topicOf(o, outputTopics));
+      spec.rules().map(CompiledSpec.RuleSettings::controlTopic).ifPresent(outputTopics::add);
       spec.deadLetterOutputs().forEach(o -> topicOf(o, outputTopics));
       String input = spec.kafka().orElseThrow().topics().get(0);
       broker.createTopic(input, 4);
@@ -174,6 +178,11 @@ final class RunCommand implements Callable<Integer> {
       if (scored > 0) {
         out.printf("  anomaly scores     %,d (%,d anomalous)%n", scored, anomalous);
       }
+      long matches = counts.getOrDefault("alerts.MATCH", 0L);
+      long timeouts = counts.getOrDefault("alerts.TIMEOUT", 0L);
+      if (spec.rules().isPresent()) {
+        out.printf("  alerts             %,d (%,d matches, %,d timeouts)%n", matches + timeouts, matches, timeouts);
+      }
       long dead = counts.entrySet().stream().filter(e -> e.getKey().startsWith("deadLetters.")).mapToLong(Map.Entry::getValue).sum();
       out.printf("  dead letters       %,d%n", dead);
       counts.forEach((k, v) -> {
@@ -189,6 +198,11 @@ final class RunCommand implements Callable<Integer> {
       for (CompiledSpec.Output o : spec.scoreOutputs()) {
         if (o instanceof CompiledSpec.FileOutput f) {
           out.printf("  scores in          %s%n", f.path().toAbsolutePath());
+        }
+      }
+      for (CompiledSpec.Output o : spec.alertOutputs()) {
+        if (o instanceof CompiledSpec.FileOutput f) {
+          out.printf("  alerts in          %s%n", f.path().toAbsolutePath());
         }
       }
       for (CompiledSpec.Output o : spec.deadLetterOutputs()) {

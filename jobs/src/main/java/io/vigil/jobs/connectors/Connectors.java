@@ -9,7 +9,10 @@ import io.vigil.jobs.NamedSink;
 import io.vigil.jobs.options.VigilOptions;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.spec.Secrets;
+import io.vigil.schemas.Alert;
 import io.vigil.schemas.AnomalyScore;
+import io.vigil.schemas.RuleCommand;
+import io.vigil.schemas.RuleStatus;
 import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.WindowAggregate;
 import java.time.Duration;
@@ -86,7 +89,25 @@ public final class Connectors {
     return new JobSinks(
         sinks(spec.aggregateOutputs(), "aggregate", Connectors::aggregateKey),
         sinks(spec.scoreOutputs(), "score", Connectors::scoreKey),
+        sinks(spec.alertOutputs(), "alert", Alert::getKey),
+        sinks(spec.ruleStatusOutputs(), "rule-status", RuleStatus::getRuleId),
+        sinks(spec.derivedOutputs(), "derived", d -> d.getOutput() + "/" + d.getKey()),
         sinks(spec.deadLetterOutputs(), "dead-letter", Connectors::deadLetterKey));
+  }
+
+  /**
+   * The control topic's rule commands, read from the earliest offset so that a restart without a
+   * checkpoint replays every change; with a checkpoint, the rule set in state and the saved
+   * offsets make the replay exact.
+   */
+  public static KafkaSource<RuleCommand> ruleCommandSource(CompiledSpec.RuleSettings rules, String jobName) {
+    return KafkaSource.<RuleCommand>builder()
+        .setBootstrapServers(rules.controlBootstrapServers())
+        .setTopics(rules.controlTopic())
+        .setGroupId("vigil-" + jobName + "-rules")
+        .setStartingOffsets(OffsetsInitializer.earliest())
+        .setDeserializer(new RuleCommandDeserializer())
+        .build();
   }
 
   private static <T extends SpecificRecordBase> List<NamedSink<T>> sinks(
@@ -156,6 +177,9 @@ public final class Connectors {
     }
     List<CompiledSpec.Output> all = new ArrayList<>(spec.aggregateOutputs());
     all.addAll(spec.scoreOutputs());
+    all.addAll(spec.alertOutputs());
+    all.addAll(spec.ruleStatusOutputs());
+    all.addAll(spec.derivedOutputs());
     all.addAll(spec.deadLetterOutputs());
     for (CompiledSpec.Output out : all) {
       if (out instanceof CompiledSpec.KafkaOutput k && k.deliveryGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {

@@ -64,12 +64,10 @@ public final class SensorReadingGenerator implements Serializable {
   }
 
   public Generated generate(long i) {
-    SplittableRandom random = new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + i);
-    int device = (int) (i % settings.devices());
-    String deviceId = deviceId(device);
-    long nominal = settings.startTime().toEpochMilli() + i * REPORT_INTERVAL_MS / settings.devices();
-    long eventTime = nominal - random.nextLong(MAX_DISORDER_MS);
-    SensorReading reading = reading(i, device, deviceId, eventTime, random);
+    SplittableRandom random = random(i);
+    SensorReading reading = reading(i, random);
+    String deviceId = reading.getDeviceId();
+    long eventTime = reading.getEventTime().toEpochMilli();
 
     double draw = random.nextDouble();
     if (draw < settings.malformedShare()) {
@@ -83,7 +81,20 @@ public final class SensorReadingGenerator implements Serializable {
     return new Generated(i, deviceId, encode(reading, random), Kind.GOOD, eventTime);
   }
 
-  private SensorReading reading(long i, int device, String deviceId, long eventTime, SplittableRandom random) {
+  /** The reading behind record {@code i}, before it is made late or malformed: an oracle for tests. */
+  public SensorReading reading(long i) {
+    return reading(i, random(i));
+  }
+
+  private SplittableRandom random(long i) {
+    return new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + i);
+  }
+
+  private SensorReading reading(long i, SplittableRandom random) {
+    int device = (int) (i % settings.devices());
+    String deviceId = deviceId(device);
+    long nominal = settings.startTime().toEpochMilli() + i * REPORT_INTERVAL_MS / settings.devices();
+    long eventTime = nominal - random.nextLong(MAX_DISORDER_MS);
     int site = device % settings.sites();
     double phase = 2 * Math.PI * ((eventTime % DAY_MS) / (double) DAY_MS) + device * 0.1;
     boolean fault = random.nextDouble() < 0.001;

@@ -4,6 +4,7 @@ import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.ingest.DecodeSettings;
 import io.vigil.functions.sink.OutputFormat;
 import io.vigil.functions.window.AggregationSpec;
+import io.vigil.schemas.RuleCommand;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,10 +34,23 @@ public record CompiledSpec(
     GeneratorSettings generator,
     List<AggregationSpec> aggregations,
     List<DetectorSpec> detectors,
+    Optional<RuleSettings> rules,
     List<Output> aggregateOutputs,
     List<Output> scoreOutputs,
+    List<Output> alertOutputs,
+    List<Output> ruleStatusOutputs,
+    List<Output> derivedOutputs,
     List<Output> deadLetterOutputs,
     Configuration configuration) {
+
+  /**
+   * The rules a job starts with, and where changes come from while it runs.
+   *
+   * @param initial ADD commands for the library and folder rules, in order
+   * @param controlTopic a Kafka topic of RuleCommands, or null for none
+   * @param controlBootstrapServers the Kafka of the control topic (the input's)
+   */
+  public record RuleSettings(List<RuleCommand> initial, String controlTopic, String controlBootstrapServers) {}
 
   /**
    * This spec with every Kafka address (input and outputs) replaced by {@code bootstrapServers}:
@@ -54,8 +68,12 @@ public record CompiledSpec(
         generator,
         aggregations,
         detectors,
+        rules.map(r -> new RuleSettings(r.initial(), r.controlTopic(), bootstrapServers)),
         withBootstrap(aggregateOutputs, bootstrapServers),
         withBootstrap(scoreOutputs, bootstrapServers),
+        withBootstrap(alertOutputs, bootstrapServers),
+        withBootstrap(ruleStatusOutputs, bootstrapServers),
+        withBootstrap(derivedOutputs, bootstrapServers),
         withBootstrap(deadLetterOutputs, bootstrapServers),
         configuration);
   }

@@ -19,6 +19,7 @@ public record JobSpec(
     Input input,
     List<Aggregation> aggregations,
     List<Detector> detectors,
+    Rules rules,
     Outputs outputs,
     Map<String, String> settings) {
 
@@ -67,10 +68,23 @@ public record JobSpec(
   public record Detector(
       String name, List<String> fields, String detector, Double threshold, List<String> groupBy, String idleTimeout) {}
 
+  /**
+   * Complex-event rules (see cep-patterns/README.md). {@code library}: shipped rule sets (iot,
+   * payments, orders, activity); {@code folder}: a folder of rule YAML files, read at start;
+   * {@code controlTopic}: a Kafka topic of RuleCommands for changes while the job runs.
+   */
+  public record Rules(List<String> library, String folder, String controlTopic) {}
+
   /** {@code type}: tumbling (size), sliding (size, slide) or session (gap). */
   public record Window(String type, String size, String slide, String gap) {}
 
-  public record Outputs(List<Output> aggregates, List<Output> scores, List<Output> deadLetters) {}
+  public record Outputs(
+      List<Output> aggregates,
+      List<Output> scores,
+      List<Output> alerts,
+      List<Output> ruleStatus,
+      List<Output> derived,
+      List<Output> deadLetters) {}
 
   /** One output, by {@code kind}. */
   @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")

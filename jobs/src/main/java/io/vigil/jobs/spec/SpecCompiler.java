@@ -1,5 +1,8 @@
 package io.vigil.jobs.spec;
 
+import io.vigil.cep.RuleLibrary;
+import io.vigil.cep.compile.RuleCompiler;
+import io.vigil.cep.rule.RuleException;
 import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.anomaly.Detectors;
 import io.vigil.functions.ingest.DecodeSettings;
@@ -9,6 +12,8 @@ import io.vigil.functions.window.AggregationSpec;
 import io.vigil.functions.window.MetricSpec;
 import io.vigil.jobs.options.VigilOptions;
 import io.vigil.schemas.EventTypes;
+import io.vigil.schemas.RuleCommand;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -97,13 +102,23 @@ public final class SpecCompiler {
     CompiledSpec.GeneratorSettings generator = generator(input.generator());
     List<AggregationSpec> aggregations = aggregations(spec.aggregations(), schema);
     List<DetectorSpec> detectors = detectors(spec.detectors(), schema);
-    JobSpec.Outputs outputs = spec.outputs() == null ? new JobSpec.Outputs(null, null, null) : spec.outputs();
+    JobSpec.Outputs outputs = spec.outputs() == null ? new JobSpec.Outputs(null, null, null, null, null, null) : spec.outputs();
     String defaultBootstrap = kafka.map(CompiledSpec.KafkaInput::bootstrapServers).orElse(null);
     Configuration configuration = settings(spec.settings());
     List<CompiledSpec.Output> aggregateOutputs =
         outputs(outputs.aggregates(), "outputs.aggregates", name, "aggregates", defaultBootstrap, configuration);
     List<CompiledSpec.Output> scoreOutputs =
         outputs(outputs.scores(), "outputs.scores", name, "scores", defaultBootstrap, configuration);
+    List<CompiledSpec.Output> alertOutputs =
+        outputs(outputs.alerts(), "outputs.alerts", name, "alerts", defaultBootstrap, configuration);
+    List<CompiledSpec.Output> ruleStatusOutputs =
+        outputs(outputs.ruleStatus(), "outputs.ruleStatus", name, "rule-status", defaultBootstrap, configuration);
+    List<CompiledSpec.Output> derivedOutputs =
+        outputs(outputs.derived(), "outputs.derived", name, "derived", defaultBootstrap, configuration);
+    Optional<CompiledSpec.RuleSettings> rules = rules(spec.rules(), defaultBootstrap);
+    if (rules.isPresent() && alertOutputs.isEmpty()) {
+      error("outputs.alerts", "the spec has rules but no alerts output; add one (kafka, file or console)");
+    }
     List<CompiledSpec.Output> deadLetterOutputs =
         outputs(outputs.deadLetters(), "outputs.deadLetters", name, "dead-letters", defaultBootstrap, configuration);
     if (!aggregations.isEmpty() && aggregateOutputs.isEmpty()) {
@@ -129,10 +144,54 @@ public final class SpecCompiler {
         generator,
         aggregations,
         detectors,
+        rules,
         aggregateOutputs,
         scoreOutputs,
+        alertOutputs,
+        ruleStatusOutputs,
+        derivedOutputs,
         deadLetterOutputs,
         configuration);
+  }
+
+  /** Loads the library and folder rules and checks each one, so that a bad rule stops the start. */
+  private Optional<CompiledSpec.RuleSettings> rules(JobSpec.Rules r, String defaultBootstrap) {
+    if (r == null) {
+      return Optional.empty();
+    }
+    List<RuleCommand> initial = new ArrayList<>();
+    List<String> library = r.library() == null ? List.of() : r.library();
+    for (int i = 0; i < library.size(); i++) {
+      List<RuleCommand> shipped = RuleLibrary.shippedCommands(library.get(i));
+      if (shipped.isEmpty()) {
+        error("rules.library[" + i + "]", "no shipped rule set '" + library.get(i) + "'; shipped: " + RuleLibrary.SHIPPED);
+      }
+      initial.addAll(shipped);
+    }
+    if (r.folder() != null) {
+      // Relative to the spec file, so a spec and its rules travel together.
+      Path folder = Path.of(loaded.file()).toAbsolutePath().resolveSibling(r.folder());
+      try {
+        List<RuleCommand> fromFolder = RuleLibrary.folderCommands(folder);
+        for (RuleCommand command : fromFolder) {
+          try {
+            RuleCompiler.compile(command.getYaml());
+          } catch (RuleException e) {
+            error("rules.folder", command.getSource() + ": " + e.getMessage());
+          }
+        }
+        initial.addAll(fromFolder);
+      } catch (IOException e) {
+        error("rules.folder", "cannot read rules from '" + r.folder() + "': " + e.getMessage());
+      }
+    }
+    if (r.controlTopic() != null && defaultBootstrap == null) {
+      error("rules.controlTopic", "a control topic needs the Kafka of input.kafka");
+    }
+    if (initial.isEmpty() && r.controlTopic() == null) {
+      error("rules", "no rules: give a library, a folder or a controlTopic");
+    }
+    return Optional.of(new CompiledSpec.RuleSettings(initial, r.controlTopic(), defaultBootstrap));
   }
 
   private String required(String value, String path) {

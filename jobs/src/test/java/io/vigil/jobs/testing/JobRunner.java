@@ -47,10 +47,7 @@ public final class JobRunner {
   private static StreamExecutionEnvironment boundedJob(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(2);
-    JobSinks production = Connectors.sinks(spec);
-    List<NamedSink<WindowAggregate>> aggregateSinks = new ArrayList<>(production.aggregates());
-    aggregateSinks.addAll(extraAggregateSinks);
-    JobSinks sinks = new JobSinks(aggregateSinks, production.scores(), production.deadLetters());
+    JobSinks sinks = Connectors.sinks(spec).withAggregates(extraAggregateSinks);
     new VigilJob(spec, Connectors.kafkaSource(spec, true), sinks).build(env);
     return env;
   }

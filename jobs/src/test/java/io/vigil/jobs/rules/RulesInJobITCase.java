@@ -1,0 +1,100 @@
+package io.vigil.jobs.rules;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vigil.jobs.VigilJob;
+import io.vigil.jobs.connectors.Connectors;
+import io.vigil.jobs.demo.DemoSource;
+import io.vigil.jobs.demo.SensorReadingGenerator;
+import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.jobs.testing.JobRunner;
+import io.vigil.jobs.testing.KafkaExtension;
+import io.vigil.schemas.DeviceStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A job spec with rules: the shipped IoT rules and the folder rule load at start (one accepted
+ * status each), and the temperature-spike rule's alerts point at exactly the readings the demo
+ * generator made faulty (its spikes), judged by the generator, not by the engine.
+ */
+class RulesInJobITCase {
+
+  @RegisterExtension static final MiniClusterExtension FLINK = KafkaExtension.miniCluster();
+
+  private static final int EVENTS = 6_000;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void spikeAlertsPointAtTheGeneratorsFaultyReadings(@TempDir Path out) throws Exception {
+    CompiledSpec spec =
+        JobRunner.compile(
+            """
+            name: rules-in-job
+            eventType: SensorReading
+            key: deviceId
+            eventTime: eventTime
+            input:
+              generator: { devices: 20, sites: 2, malformedShare: 0.0, lateShare: 0.0 }
+            rules:
+              library: [iot]
+              folder: %1$s
+            outputs:
+              alerts: [{ kind: file, path: %2$s/alerts }]
+              ruleStatus: [{ kind: file, path: %2$s/status }]
+              deadLetters: [{ kind: file, path: %2$s/dead }]
+            settings:
+              vigil.checkpoint.interval: 1 s
+            """
+                .formatted(Path.of("specs/rules").toAbsolutePath(), out));
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    new VigilJob(spec, DemoSource.create(spec, EVENTS), Connectors.sinks(spec)).withSourceParallelism(1).build(env);
+    env.execute(spec.name());
+
+    List<JsonNode> statuses = lines(out.resolve("status"));
+    assertThat(statuses).extracting(s -> s.get("ruleId").asText())
+        .containsExactlyInAnyOrder("iot.temperature-rising", "iot.device-silent", "iot.battery-drop", "iot.temperature-spike");
+    assertThat(statuses).allSatisfy(s -> assertThat(s.get("accepted").asBoolean()).as(s.toString()).isTrue());
+
+    SensorReadingGenerator generator = new SensorReadingGenerator(spec.generator());
+    List<JsonNode> spikes = lines(out.resolve("alerts")).stream().filter(a -> a.get("ruleId").asText().equals("iot.temperature-spike")).toList();
+    long faults = 0;
+    for (long i = 0; i < EVENTS; i++) {
+      if (generator.reading(i).getStatus() == DeviceStatus.FAULT) {
+        faults++;
+      }
+    }
+    assertThat(faults).as("the generator makes some faulty readings").isPositive();
+    assertThat(spikes).as("spike alerts").isNotEmpty().hasSizeLessThanOrEqualTo((int) faults);
+    for (JsonNode alert : spikes) {
+      JsonNode spike = alert.get("events").get(1);
+      assertThat(spike.get("stage").asText()).isEqualTo("spike");
+      long index = Long.parseLong(spike.get("eventId").asText().substring("e-".length()));
+      assertThat(generator.reading(index).getStatus()).as("alert %s", alert.get("alertId")).isEqualTo(DeviceStatus.FAULT);
+    }
+  }
+
+  private static List<JsonNode> lines(Path dir) throws IOException {
+    List<JsonNode> nodes = new ArrayList<>();
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path file : files.filter(p -> p.getFileName().toString().endsWith(".jsonl")).toList()) {
+        for (String line : Files.readAllLines(file)) {
+          nodes.add(JSON.readTree(line));
+        }
+      }
+    }
+    return nodes;
+  }
+}
