@@ -368,6 +368,8 @@ log "Stopping Flink before reading the outputs"
 "$LOCAL_DIR/flink-cluster.sh" stop
 
 status=0
+passed=0
+failed=0
 row='%-12s %-7s %-9s %-8s %-12s %-10s %-8s %-6s %-12s %-13s %-13s %s\n'
 printf "\n$row" scenario faults restarts input records_chkd duplicates missing wrong dead_letters recovery_p50 recovery_max verdict
 for name in "${NAMES[@]}"; do
@@ -386,11 +388,19 @@ for name in "${NAMES[@]}"; do
   printf "$row" "$name" "${FAULTS[$name]:--}" "${RESTARTS[$name]:--}" \
     "$(field input)" "$(field records_checked)" "$(field duplicates)" "$(field missing)" \
     "$(( $(field wrong) + $(field unexpected) + $(field sequence_errors) ))" "$(field dead_letters)" "${P50[$name]:--}s" "${PMAX[$name]:--}s" "$verdict"
-  [[ "$verdict" == PASS* ]] || { status=1; sed -n '2,$p' "$RUN_DIR/$name-check.out"; }
+  if [[ "$verdict" == PASS* ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    status=1
+    sed -n '2,$p' "$RUN_DIR/$name-check.out"
+  fi
 done
 if [[ -f "$RUN_DIR/soak.tsv" ]]; then
   printf '\nSoak samples (every 30 s):\n'
   cat "$RUN_DIR/soak.tsv"
 fi
 (( status == 0 )) && log "PASS: every scenario passed" || log "FAIL: see above and $RUN_DIR"
+# The plain closing line CI reads: scenarios passed and failed.
+echo "reliability: $passed passed, $failed failed"
 exit "$status"
