@@ -85,3 +85,16 @@ JAVA_MODULE_OPTS=(
 
 # Milliseconds since the epoch, for timings in the scripts' output.
 now_ms() { date +%s%3N; }
+
+# Writes a log4j2 config to file $1 for command-line tools: warnings and worse, to stderr.
+write_stderr_log4j() {
+  cat > "$1" <<'PROPS'
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = stderr
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d{HH:mm:ss} %-5p %c{1} - %m%n
+PROPS
+}

@@ -92,15 +92,7 @@ logger.pekko.level = INFO
 logger.kafka.name = org.apache.kafka
 logger.kafka.level = INFO
 PROPS
-  cat > "$CONF_DIR/log4j-cli.properties" <<'PROPS'
-rootLogger.level = WARN
-rootLogger.appenderRef.stderr.ref = stderr
-appender.stderr.type = Console
-appender.stderr.name = stderr
-appender.stderr.target = SYSTEM_ERR
-appender.stderr.layout.type = PatternLayout
-appender.stderr.layout.pattern = %d{HH:mm:ss} %-5p %c{1} - %m%n
-PROPS
+  write_stderr_log4j "$CONF_DIR/log4j-cli.properties"
 }
 
 # Line N (1: JVM flags, 2: -D settings) of what flink-dist's scripts ask BashJavaUtils for.

@@ -40,15 +40,7 @@ bootstrap() { echo "127.0.0.1:$(broker_port)"; }
 tools_log4j() {
   local file="$KAFKA_DIR/log4j2-tools.properties"
   mkdir -p "$KAFKA_DIR"
-  cat > "$file" <<'PROPS'
-rootLogger.level = WARN
-rootLogger.appenderRef.stderr.ref = stderr
-appender.stderr.type = Console
-appender.stderr.name = stderr
-appender.stderr.target = SYSTEM_ERR
-appender.stderr.layout.type = PatternLayout
-appender.stderr.layout.pattern = %d{HH:mm:ss} %-5p %c{1} - %m%n
-PROPS
+  write_stderr_log4j "$file"
   echo "$file"
 }
 

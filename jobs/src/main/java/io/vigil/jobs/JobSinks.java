@@ -6,6 +6,7 @@ import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.DerivedEvent;
 import io.vigil.schemas.RuleStatus;
 import io.vigil.schemas.WindowAggregate;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Where a {@link VigilJob}'s outputs go: any number of sinks per kind of record. */
@@ -28,7 +29,7 @@ public record JobSinks(
 
   /** These sinks with {@code extra} aggregate sinks added (tests add failure injectors this way). */
   public JobSinks withAggregates(List<NamedSink<WindowAggregate>> extra) {
-    List<NamedSink<WindowAggregate>> all = new java.util.ArrayList<>(aggregates);
+    List<NamedSink<WindowAggregate>> all = new ArrayList<>(aggregates);
     all.addAll(extra);
     return new JobSinks(all, scores, alerts, ruleStatus, derived, deadLetters);
   }

@@ -2,10 +2,8 @@ package io.vigil.jobs.cli;
 
 import io.vigil.jobs.demo.DemoTraffic;
 import io.vigil.jobs.spec.CompiledSpec;
-import io.vigil.jobs.spec.SpecCompiler;
-import io.vigil.jobs.spec.SpecError;
-import io.vigil.jobs.spec.SpecException;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,13 +24,11 @@ final class ProduceCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    CompiledSpec spec;
-    try {
-      spec = SpecCompiler.compile(specFile);
-    } catch (SpecException e) {
-      e.errors().stream().map(SpecError::toString).forEach(System.err::println);
+    Optional<CompiledSpec> compiled = CliSpecs.compileOrReport(specFile);
+    if (compiled.isEmpty()) {
       return 2;
     }
+    CompiledSpec spec = compiled.get();
     if (spec.kafka().isEmpty()) {
       System.err.println(specFile + ": produce needs a spec with an input.kafka section");
       return 2;

@@ -8,11 +8,9 @@ import io.vigil.jobs.kafka.CommittedRecords;
 import io.vigil.jobs.kafka.EmbeddedKafkaBroker;
 import io.vigil.jobs.options.VigilOptions;
 import io.vigil.jobs.spec.CompiledSpec;
-import io.vigil.jobs.spec.SpecCompiler;
-import io.vigil.jobs.spec.SpecError;
-import io.vigil.jobs.spec.SpecException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -64,13 +62,11 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    CompiledSpec spec;
-    try {
-      spec = SpecCompiler.compile(specFile);
-    } catch (SpecException e) {
-      e.errors().stream().map(SpecError::toString).forEach(System.err::println);
+    Optional<CompiledSpec> compiled = CliSpecs.compileOrReport(specFile);
+    if (compiled.isEmpty()) {
       return 2;
     }
+    CompiledSpec spec = compiled.get();
     if (embeddedKafka) {
       return runWithEmbeddedKafka(spec);
     }

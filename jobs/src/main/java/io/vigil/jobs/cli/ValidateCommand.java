@@ -1,11 +1,9 @@
 package io.vigil.jobs.cli;
 
 import io.vigil.jobs.spec.CompiledSpec;
-import io.vigil.jobs.spec.SpecCompiler;
-import io.vigil.jobs.spec.SpecError;
-import io.vigil.jobs.spec.SpecException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -21,18 +19,16 @@ final class ValidateCommand implements Callable<Integer> {
   public Integer call() {
     int invalid = 0;
     for (Path file : specs) {
-      try {
-        CompiledSpec spec = SpecCompiler.compile(file);
-        System.out.printf(
-            "%s: OK (job '%s', event type %s, %d aggregation(s), input %s)%n",
-            file, spec.name(), spec.eventTypeName(), spec.aggregations().size(),
-            spec.kafka().map(k -> "Kafka " + k.topics()).orElse("demo generator"));
-      } catch (SpecException e) {
+      Optional<CompiledSpec> compiled = CliSpecs.compileOrReport(file);
+      if (compiled.isEmpty()) {
         invalid++;
-        for (SpecError error : e.errors()) {
-          System.err.println(error);
-        }
+        continue;
       }
+      CompiledSpec spec = compiled.get();
+      System.out.printf(
+          "%s: OK (job '%s', event type %s, %d aggregation(s), input %s)%n",
+          file, spec.name(), spec.eventTypeName(), spec.aggregations().size(),
+          spec.kafka().map(k -> "Kafka " + k.topics()).orElse("demo generator"));
     }
     return invalid == 0 ? 0 : 1;
   }
