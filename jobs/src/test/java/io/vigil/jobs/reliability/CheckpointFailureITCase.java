@@ -87,8 +87,9 @@ class CheckpointFailureITCase {
     String checkpointUri = FailingCheckpointFileSystem.SCHEME + "://" + checkpoints.toAbsolutePath();
     CompiledSpec spec = JobRunner.compile(SPEC.formatted(KAFKA.bootstrapServers(), PREFIX, checkpointUri));
 
-    // The slow extra sink keeps the bounded job running for several checkpoints.
-    JobClient job = JobRunner.startBounded(spec, List.of(new NamedSink<>("slow", "slow", new InjectedFailureSink<WindowAggregate>(0, 0, 5))));
+    // The slow extra sink keeps the bounded job running for many checkpoints (about 10 s at 25 ms
+    // per window), so the armed failure is always reached before the input ends.
+    JobClient job = JobRunner.startBounded(spec, List.of(new NamedSink<>("slow", "slow", new InjectedFailureSink<WindowAggregate>(0, 0, 25))));
     await("a first completed checkpoint", Duration.ofSeconds(60), () -> completedCheckpoints(checkpoints) > 0);
     FailingCheckpointFileSystem.failNextStateFile();
     await("the injected checkpoint failure", Duration.ofSeconds(60), () -> FailingCheckpointFileSystem.FAILURES.get() == 1);
