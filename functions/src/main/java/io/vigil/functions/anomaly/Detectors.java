@@ -8,10 +8,14 @@ public final class Detectors {
   /** Every detector name, cheapest first. */
   public static final List<String> NAMES =
       List.of(
-          EwmaDetector.NAME, RobustZDetector.NAME, LikelihoodDetector.NAME, DiscordDetector.NAME);
+          EwmaDetector.NAME,
+          RobustZDetector.NAME,
+          LikelihoodDetector.NAME,
+          DiscordDetector.NAME,
+          DiscordV2Detector.NAME);
 
   /** The detector used when a spec names none. */
-  public static final String DEFAULT = DiscordDetector.NAME;
+  public static final String DEFAULT = DiscordV2Detector.NAME;
 
   private Detectors() {}
 
@@ -26,6 +30,7 @@ public final class Detectors {
       case RobustZDetector.NAME -> new RobustZDetector();
       case LikelihoodDetector.NAME -> new LikelihoodDetector();
       case DiscordDetector.NAME -> new DiscordDetector();
+      case DiscordV2Detector.NAME -> new DiscordV2Detector();
       default ->
           throw new IllegalArgumentException(
               "unknown detector '" + name + "'; known: " + String.join(", ", NAMES));

@@ -1,0 +1,253 @@
+package io.vigil.functions.anomaly;
+
+import java.util.Locale;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+
+/**
+ * Shape discords with an anomaly likelihood that one incident cannot blind, a range check, and
+ * incident-level alert de-duplication: {@link DiscordDetector} with two changes, the strongest
+ * detector here (the default).
+ *
+ * <ol>
+ *   <li>Raw score, as {@link DiscordDetector}: the Euclidean distance from the latest {@code
+ *       shingle} values to the nearest earlier, non-overlapping run of {@code shingle} values among
+ *       the last {@code history} values (a shape "discord").
+ *   <li>Likelihood, as {@link DiscordDetector}: {@code s} is how many spreads the mean of the last
+ *       {@code shortWindow} raw scores lies above the mean of that moving average over the last
+ *       {@code calibration} values (the spread is at least a thousandth of the range of the
+ *       values). The score is {@code 0.99 s^2 / (s^2 + 25)} for {@code s > 0}, else 0.
+ *   <li><b>Winsorized calibration</b> (new): the moving average enters the calibration window
+ *       clipped at {@link #CLIP} spreads above its mean. Without the clip one large incident
+ *       inflates the spread for the whole calibration window (a week), and a second, smaller
+ *       anomaly in that week goes unseen; with it, an incident counts as "very unusual" but not as
+ *       a new normal.
+ *   <li>Range check, as {@link DiscordDetector}: a value beyond the range of every earlier value,
+ *       widened by 5% of that range on each side, scores at least 0.99.
+ *   <li><b>Incident de-duplication</b> (extended): a score at or above {@link #ALERT} raises an
+ *       alert. For the next {@link #REFRACTORY} values every score is reported at a tenth; for the
+ *       values after that, up to {@link #INCIDENT} values after the alert, a score is reported at
+ *       a tenth unless its surprise {@code s} is at least {@link #ESCALATION} times the surprise
+ *       of the alert (a range-check alert counts as infinitely surprising). A noisy episode thus
+ *       raises one alert rather than one every {@link #REFRACTORY} values, while a clearly
+ *       stronger development of the same incident still alerts.
+ * </ol>
+ *
+ * <p>Warm-up: the first {@code learning} values (score 0). State per key and field: a ring buffer
+ * of {@code history} values, one of {@code shortWindow} raw scores, one of {@code calibration}
+ * averages, and six scalars; {@link #maxStateBytes()} is about 24 KB with the defaults. Cost per
+ * value: {@code history x shingle} multiply-adds at most.
+ */
+public final class DiscordV2Detector implements AnomalyDetector<DiscordV2Detector.State> {
+
+  private static final long serialVersionUID = 1L;
+
+  public static final String NAME = "discord-v2";
+
+  /** A score at or above this raises an alert, which starts an incident. */
+  public static final double ALERT = 0.4;
+
+  /** Values after an alert whose scores are all reported at {@link #SUPPRESSED} of their size. */
+  public static final int REFRACTORY = 30;
+
+  /** Values after an alert during which only an {@link #ESCALATION} can raise a new alert. */
+  public static final int INCIDENT = 100;
+
+  /** How many times the surprise of the last alert a new alert within an incident needs. */
+  public static final double ESCALATION = 2.0;
+
+  /** The averages enter the calibration window clipped at this many spreads above their mean. */
+  public static final double CLIP = 10.0;
+
+  static final double SUPPRESSED = 0.1;
+
+  private static final double RANGE_TOLERANCE = 0.05;
+
+  /** Floor of the spread of the averaged raw scores, as a fraction of the range of the values. */
+  static final double SPREAD_FLOOR = 1e-3;
+
+  /** Keyed state of one signal. */
+  public static class State {
+    /** The last {@code history} values, for the shapes. */
+    public RingBuffer values;
+
+    /** The last {@code shortWindow} raw scores (shape distances). */
+    public RingBuffer rawScores;
+
+    /** The last {@code calibration} moving averages of the raw scores, winsorized. */
+    public RingBuffer averages;
+
+    public double min;
+    public double max;
+    public long seen;
+
+    /** {@link #seen} at the last alert, or -1 if none. */
+    public long lastAlert;
+
+    /** The surprise of the last alert (infinite for a range-check alert). */
+    public double lastAlertSurprise;
+
+    public State() {}
+  }
+
+  private final int shingle;
+  private final int history;
+  private final int shortWindow;
+  private final int calibration;
+  private final int learning;
+
+  /** The parameters of {@link DiscordDetector}: shapes of 12 among 1000, averages of 5, a week. */
+  public DiscordV2Detector() {
+    this(12, 1000, 5, 2016, 300);
+  }
+
+  public DiscordV2Detector(
+      int shingle, int history, int shortWindow, int calibration, int learning) {
+    if (shingle < 1 || history < 3 * shingle || shortWindow < 1 || calibration < 10) {
+      throw new IllegalArgumentException(
+          "need shingle >= 1, history >= 3 x shingle, shortWindow >= 1, calibration >= 10");
+    }
+    if (learning < 2 * shingle + 10) {
+      throw new IllegalArgumentException("need learning >= 2 x shingle + 10");
+    }
+    this.shingle = shingle;
+    this.history = history;
+    this.shortWindow = shortWindow;
+    this.calibration = calibration;
+    this.learning = learning;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public TypeInformation<State> stateType() {
+    return Types.POJO(State.class);
+  }
+
+  @Override
+  public State newState() {
+    State state = new State();
+    state.values = new RingBuffer(history);
+    state.rawScores = new RingBuffer(shortWindow);
+    state.averages = new RingBuffer(calibration);
+    state.lastAlert = -1;
+    return state;
+  }
+
+  @Override
+  public DetectorResult update(State state, long eventTime, double value) {
+    double surprise = 0;
+    double average = Double.NaN;
+    if (state.values.count >= 2 * shingle + 1) {
+      state.rawScores.add(nearestDistance(state.values, value));
+      average = state.rawScores.mean();
+    }
+    if (!Double.isNaN(average) && state.averages.count >= 10) {
+      double spread = spread(state);
+      double excess = average - state.averages.mean();
+      if (spread > 0) {
+        surprise = excess / spread;
+        // Winsorize what the calibration learns: one incident must not become the new normal.
+        average = Math.min(average, state.averages.mean() + CLIP * spread);
+      } else {
+        // A signal that has never changed: any departure is infinitely surprising.
+        surprise = excess > 0 ? Double.POSITIVE_INFINITY : 0.0;
+      }
+    }
+    DetectorResult result;
+    if (state.seen < learning) {
+      result = DetectorResult.warmingUp((int) state.seen, learning);
+    } else {
+      result = score(state, value, surprise);
+    }
+    if (!Double.isNaN(average)) {
+      state.averages.add(average);
+    }
+    state.values.add(value);
+    if (state.seen == 0) {
+      state.min = value;
+      state.max = value;
+    } else {
+      state.min = Math.min(state.min, value);
+      state.max = Math.max(state.max, value);
+    }
+    state.seen++;
+    return result;
+  }
+
+  /**
+   * The spread of the averages: their standard deviation, at least {@link #SPREAD_FLOOR} of the
+   * range of the values seen so far, so that scores do not depend on the signal's unit.
+   */
+  private static double spread(State state) {
+    return Math.max(Math.sqrt(state.averages.variance()), SPREAD_FLOOR * (state.max - state.min));
+  }
+
+  private DetectorResult score(State state, double value, double surprise) {
+    // 0.99 s^2 / (s^2 + 25), written so that an infinite surprise gives 0.99.
+    double score = surprise <= 0 ? 0.0 : 0.99 / (1 + 25 / (surprise * surprise));
+    String why =
+        String.format(
+            Locale.ROOT,
+            "the last %d values form a shape %.1f sigma further from every earlier shape than usual",
+            shingle,
+            surprise);
+    double range = state.max - state.min;
+    double beyond = Math.max(value - state.max, state.min - value);
+    if (range > 0 && beyond > RANGE_TOLERANCE * range) {
+      // Above every likelihood score, ordered by how far out the value lies.
+      score = 0.99 + 0.01 * beyond / (beyond + range);
+      surprise = Double.POSITIVE_INFINITY;
+      why = "outside the range of every earlier value (" + state.min + " to " + state.max + ")";
+    }
+    long since = state.lastAlert < 0 ? Long.MAX_VALUE : state.seen - state.lastAlert;
+    if (since <= REFRACTORY) {
+      score *= SUPPRESSED;
+      why += "; reported at a tenth: an alert was raised " + since + " values ago";
+    } else if (since <= INCIDENT && surprise < ESCALATION * state.lastAlertSurprise) {
+      score *= SUPPRESSED;
+      why +=
+          "; reported at a tenth: part of the incident alerted "
+              + since
+              + " values ago, and not "
+              + ESCALATION
+              + " times as surprising";
+    } else if (score >= ALERT) {
+      state.lastAlert = state.seen;
+      state.lastAlertSurprise = surprise;
+    }
+    double expected = state.values.recent(0);
+    return new DetectorResult(score, expected, state.min, state.max, false, why);
+  }
+
+  /**
+   * The distance from the shape ending with {@code value} to the nearest earlier shape in {@code
+   * values} that does not overlap it.
+   */
+  private double nearestDistance(RingBuffer values, double value) {
+    double best = Double.MAX_VALUE;
+    for (int end = shingle - 1; end + shingle - 1 < values.count; end++) {
+      double d = square(value - values.recent(end));
+      for (int k = 1; k < shingle && d < best; k++) {
+        d += square(values.recent(k - 1) - values.recent(end + k));
+      }
+      best = Math.min(best, d);
+    }
+    return Math.sqrt(best);
+  }
+
+  private static double square(double x) {
+    return x * x;
+  }
+
+  @Override
+  public long maxStateBytes() {
+    return RingBuffer.bytes(history)
+        + RingBuffer.bytes(shortWindow)
+        + RingBuffer.bytes(calibration)
+        + 48;
+  }
+}
