@@ -138,7 +138,8 @@ final class RunCommand implements Callable<Integer> {
         throw new IllegalArgumentException("the demo generator makes SensorReading events; spec '" + spec.name() + "' reads " + spec.eventTypeName() + ": give it an input.kafka section");
       }
       Source<GenericRecord, ?, ?> demo = DemoSource.create(spec, maxEvents == null ? Long.MAX_VALUE : maxEvents);
-      job = new VigilJob(spec, demo, Connectors.sinks(spec)).withSourceParallelism(1);
+      // Without --max-events the generator never ends: keep reading rule changes too.
+      job = new VigilJob(spec, demo, Connectors.sinks(spec)).withSourceParallelism(1).continuous(maxEvents == null);
     }
     Connectors.verifyTransactionTimeouts(spec);
     job.build(env);

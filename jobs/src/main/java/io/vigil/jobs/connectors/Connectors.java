@@ -98,16 +98,24 @@ public final class Connectors {
   /**
    * The control topic's rule commands, read from the earliest offset so that a restart without a
    * checkpoint replays every change; with a checkpoint, the rule set in state and the saved
-   * offsets make the replay exact.
+   * offsets make the replay exact. The client uses the input's Kafka properties (security).
+   * {@code bounded}: read up to the offsets that are latest at start, then end (a bounded run).
    */
-  public static KafkaSource<RuleCommand> ruleCommandSource(CompiledSpec.RuleSettings rules, String jobName) {
-    return KafkaSource.<RuleCommand>builder()
-        .setBootstrapServers(rules.controlBootstrapServers())
-        .setTopics(rules.controlTopic())
-        .setGroupId("vigil-" + jobName + "-rules")
-        .setStartingOffsets(OffsetsInitializer.earliest())
-        .setDeserializer(new RuleCommandDeserializer())
-        .build();
+  public static KafkaSource<RuleCommand> ruleCommandSource(CompiledSpec.RuleSettings rules, String jobName, boolean bounded) {
+    Properties props = new Properties();
+    props.putAll(rules.controlProperties());
+    KafkaSourceBuilder<RuleCommand> builder =
+        KafkaSource.<RuleCommand>builder()
+            .setBootstrapServers(rules.controlBootstrapServers())
+            .setTopics(rules.controlTopic())
+            .setGroupId("vigil-" + jobName + "-rules")
+            .setProperties(props)
+            .setStartingOffsets(OffsetsInitializer.earliest())
+            .setDeserializer(new RuleCommandDeserializer());
+    if (bounded) {
+      builder.setBounded(OffsetsInitializer.latest());
+    }
+    return builder.build();
   }
 
   private static <T extends SpecificRecordBase> List<NamedSink<T>> sinks(

@@ -1,7 +1,6 @@
 package io.vigil.jobs.spec;
 
 import io.vigil.cep.RuleLibrary;
-import io.vigil.cep.compile.RuleCompiler;
 import io.vigil.cep.rule.RuleException;
 import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.anomaly.Detectors;
@@ -11,6 +10,8 @@ import io.vigil.functions.sink.OutputFormat;
 import io.vigil.functions.window.AggregationSpec;
 import io.vigil.functions.window.MetricSpec;
 import io.vigil.jobs.options.VigilOptions;
+import io.vigil.jobs.rules.JobRules;
+import io.vigil.schemas.AnomalyScore;
 import io.vigil.schemas.EventTypes;
 import io.vigil.schemas.RuleCommand;
 import java.io.IOException;
@@ -115,7 +116,14 @@ public final class SpecCompiler {
         outputs(outputs.ruleStatus(), "outputs.ruleStatus", name, "rule-status", defaultBootstrap, configuration);
     List<CompiledSpec.Output> derivedOutputs =
         outputs(outputs.derived(), "outputs.derived", name, "derived", defaultBootstrap, configuration);
-    Optional<CompiledSpec.RuleSettings> rules = rules(spec.rules(), defaultBootstrap);
+    List<String> ruleEventTypes = new ArrayList<>();
+    if (schema != null) {
+      ruleEventTypes.add(schema.getName());
+    }
+    if (detectors.stream().anyMatch(d -> d.groupBy().isEmpty())) {
+      ruleEventTypes.add(AnomalyScore.getClassSchema().getName());
+    }
+    Optional<CompiledSpec.RuleSettings> rules = rules(spec.rules(), kafka, ruleEventTypes, key);
     if (rules.isPresent() && alertOutputs.isEmpty()) {
       error("outputs.alerts", "the spec has rules but no alerts output; add one (kafka, file or console)");
     }
@@ -154,8 +162,12 @@ public final class SpecCompiler {
         configuration);
   }
 
-  /** Loads the library and folder rules and checks each one, so that a bad rule stops the start. */
-  private Optional<CompiledSpec.RuleSettings> rules(JobSpec.Rules r, String defaultBootstrap) {
+  /**
+   * Loads the library and folder rules and checks each folder rule against this job (as its rule
+   * engine will), so that a bad rule stops the start.
+   */
+  private Optional<CompiledSpec.RuleSettings> rules(
+      JobSpec.Rules r, Optional<CompiledSpec.KafkaInput> kafka, List<String> ruleEventTypes, String keyField) {
     if (r == null) {
       return Optional.empty();
     }
@@ -168,30 +180,44 @@ public final class SpecCompiler {
       }
       initial.addAll(shipped);
     }
+    boolean watch = r.watch() == null || r.watch();
+    Path folder = null;
     if (r.folder() != null) {
       // Relative to the spec file, so a spec and its rules travel together.
-      Path folder = Path.of(loaded.file()).toAbsolutePath().resolveSibling(r.folder());
+      folder = Path.of(loaded.file()).toAbsolutePath().resolveSibling(r.folder()).normalize();
       try {
         List<RuleCommand> fromFolder = RuleLibrary.folderCommands(folder);
         for (RuleCommand command : fromFolder) {
           try {
-            RuleCompiler.compile(command.getYaml());
+            JobRules.check(command.getYaml(), ruleEventTypes, keyField);
           } catch (RuleException e) {
             error("rules.folder", command.getSource() + ": " + e.getMessage());
           }
         }
-        initial.addAll(fromFolder);
+        // A watched folder's rules come from the watcher, which sends them when it starts.
+        if (!watch) {
+          initial.addAll(fromFolder);
+        }
       } catch (IOException e) {
         error("rules.folder", "cannot read rules from '" + r.folder() + "': " + e.getMessage());
       }
+    } else if (r.watch() != null) {
+      error("rules.watch", "watch needs a rules folder");
     }
-    if (r.controlTopic() != null && defaultBootstrap == null) {
+    if (r.controlTopic() != null && kafka.isEmpty()) {
       error("rules.controlTopic", "a control topic needs the Kafka of input.kafka");
     }
-    if (initial.isEmpty() && r.controlTopic() == null) {
+    if (initial.isEmpty() && (folder == null || !watch) && r.controlTopic() == null) {
       error("rules", "no rules: give a library, a folder or a controlTopic");
     }
-    return Optional.of(new CompiledSpec.RuleSettings(initial, r.controlTopic(), defaultBootstrap));
+    return Optional.of(
+        new CompiledSpec.RuleSettings(
+            initial,
+            folder,
+            watch,
+            r.controlTopic(),
+            kafka.map(CompiledSpec.KafkaInput::bootstrapServers).orElse(null),
+            kafka.map(CompiledSpec.KafkaInput::properties).orElse(Map.of())));
   }
 
   private String required(String value, String path) {
