@@ -82,7 +82,8 @@ final class RuleChangeCommand implements Callable<Integer> {
       err.println("unknown action '" + action + "'; expected add, update, disable, enable or delete");
       return 2;
     }
-    Optional<CompiledSpec> compiled = CliSpecs.compileOrReport(specFile);
+    // The folder may hold the very file this command is to fix or remove.
+    Optional<CompiledSpec> compiled = CliSpecs.compileOrReport(specFile, false);
     if (compiled.isEmpty()) {
       return 2;
     }

@@ -52,21 +52,37 @@ public final class SpecCompiler {
 
   private final SpecLoader.Loaded loaded;
   private final Function<String, String> env;
+  private final boolean checkFolderRules;
   private final List<SpecError> errors = new ArrayList<>();
 
-  private SpecCompiler(SpecLoader.Loaded loaded, Function<String, String> env) {
+  private SpecCompiler(SpecLoader.Loaded loaded, Function<String, String> env, boolean checkFolderRules) {
     this.loaded = loaded;
     this.env = env;
+    this.checkFolderRules = checkFolderRules;
   }
 
   /** Loads and compiles a spec file, resolving {@code ${env:NAME}} from the process environment. */
   public static CompiledSpec compile(Path file) throws SpecException {
-    return compile(SpecLoader.load(file), System::getenv);
+    return compile(file, true);
+  }
+
+  /**
+   * Like {@link #compile(Path)}; with {@code checkFolderRules} false, invalid files in the rules
+   * folder are not errors. For {@code vigil rule}, which changes that folder: it must be able to
+   * delete or replace a bad file.
+   */
+  public static CompiledSpec compile(Path file, boolean checkFolderRules) throws SpecException {
+    return compile(SpecLoader.load(file), System::getenv, checkFolderRules);
   }
 
   public static CompiledSpec compile(SpecLoader.Loaded loaded, Function<String, String> env)
       throws SpecException {
-    SpecCompiler compiler = new SpecCompiler(loaded, env);
+    return compile(loaded, env, true);
+  }
+
+  private static CompiledSpec compile(SpecLoader.Loaded loaded, Function<String, String> env, boolean checkFolderRules)
+      throws SpecException {
+    SpecCompiler compiler = new SpecCompiler(loaded, env, checkFolderRules);
     CompiledSpec spec = compiler.compile();
     if (!compiler.errors.isEmpty()) {
       throw new SpecException(compiler.errors);
@@ -187,7 +203,7 @@ public final class SpecCompiler {
       folder = Path.of(loaded.file()).toAbsolutePath().resolveSibling(r.folder()).normalize();
       try {
         List<RuleCommand> fromFolder = RuleLibrary.folderCommands(folder);
-        for (RuleCommand command : fromFolder) {
+        for (RuleCommand command : checkFolderRules ? fromFolder : List.<RuleCommand>of()) {
           try {
             JobRules.check(command.getYaml(), ruleEventTypes, keyField);
           } catch (RuleException e) {
