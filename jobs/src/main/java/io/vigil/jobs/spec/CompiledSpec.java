@@ -126,6 +126,30 @@ public record CompiledSpec(
         configuration);
   }
 
+  /** This spec with the demo generator paced at {@code eventsPerSecond} (0: as fast as possible). */
+  public CompiledSpec withGeneratorRate(long eventsPerSecond) {
+    GeneratorSettings g = generator;
+    return new CompiledSpec(
+        name,
+        eventTypeName,
+        eventSchema,
+        decode,
+        maxOutOfOrderness,
+        idleTimeout,
+        kafka,
+        new GeneratorSettings(g.devices(), g.sites(), g.malformedShare(), g.lateShare(), eventsPerSecond, g.seed(), g.startTime()),
+        aggregations,
+        detectors,
+        rules,
+        aggregateOutputs,
+        scoreOutputs,
+        alertOutputs,
+        ruleStatusOutputs,
+        derivedOutputs,
+        deadLetterOutputs,
+        configuration);
+  }
+
   private static List<Output> withBootstrap(List<Output> outputs, String bootstrapServers) {
     return outputs.stream()
         .map(o -> o instanceof KafkaOutput k

@@ -194,7 +194,22 @@ public final class SpecCompiler {
       if (shipped.isEmpty()) {
         error("rules.library[" + i + "]", "no shipped rule set '" + library.get(i) + "'; shipped: " + RuleLibrary.SHIPPED);
       }
-      initial.addAll(shipped);
+      // A set's rules that this job cannot run (a rule over anomaly scores in a job without a
+      // detector keyed by the key) are left out; a set of which none fits is an error.
+      RuleException unfit = null;
+      int fitting = 0;
+      for (RuleCommand command : shipped) {
+        try {
+          JobRules.check(command.getYaml(), ruleEventTypes, keyField);
+          initial.add(command);
+          fitting++;
+        } catch (RuleException e) {
+          unfit = e;
+        }
+      }
+      if (!shipped.isEmpty() && fitting == 0) {
+        error("rules.library[" + i + "]", "no rule of set '" + library.get(i) + "' fits this job: " + unfit.getMessage());
+      }
     }
     boolean watch = r.watch() == null || r.watch();
     Path folder = null;
