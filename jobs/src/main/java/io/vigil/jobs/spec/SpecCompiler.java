@@ -190,9 +190,16 @@ public final class SpecCompiler {
     List<RuleCommand> initial = new ArrayList<>();
     List<String> library = r.library() == null ? List.of() : r.library();
     for (int i = 0; i < library.size(); i++) {
-      List<RuleCommand> shipped = RuleLibrary.shippedCommands(library.get(i));
+      String entry = library.get(i);
+      // A set (iot) or one rule of a set (iot/device-silent).
+      List<RuleCommand> shipped =
+          entry.contains("/")
+              ? RuleLibrary.SHIPPED.contains(entry + ".yaml")
+                  ? List.of(RuleLibrary.add(RuleLibrary.shipped(entry + ".yaml"), "classpath:io/vigil/rules/" + entry + ".yaml"))
+                  : List.of()
+              : RuleLibrary.shippedCommands(entry);
       if (shipped.isEmpty()) {
-        error("rules.library[" + i + "]", "no shipped rule set '" + library.get(i) + "'; shipped: " + RuleLibrary.SHIPPED);
+        error("rules.library[" + i + "]", "no shipped rule set or rule '" + entry + "'; shipped: " + RuleLibrary.SHIPPED);
       }
       // A set's rules that this job cannot run (a rule over anomaly scores in a job without a
       // detector keyed by the key) are left out; a set of which none fits is an error.
@@ -208,7 +215,7 @@ public final class SpecCompiler {
         }
       }
       if (!shipped.isEmpty() && fitting == 0) {
-        error("rules.library[" + i + "]", "no rule of set '" + library.get(i) + "' fits this job: " + unfit.getMessage());
+        error("rules.library[" + i + "]", "no rule of '" + entry + "' fits this job: " + unfit.getMessage());
       }
     }
     boolean watch = r.watch() == null || r.watch();

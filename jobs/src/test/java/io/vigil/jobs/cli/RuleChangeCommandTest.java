@@ -78,7 +78,7 @@ class RuleChangeCommandTest {
   void anInvalidRuleIsReportedWithItsLineAndNothingIsWritten() throws Exception {
     Run run = vigil("rule", "add", spec.toString(), "--file", EXAMPLES.resolve("hot-typo.yaml").toString());
     assertThat(run.exit()).isEqualTo(1);
-    assertThat(run.err()).contains("hot-typo.yaml: rule 'iot.hot-typo' line 10: hot.where: undefined field 'temprature'").contains("nothing sent");
+    assertThat(run.err()).contains("hot-typo.yaml: rule 'iot.hot-typo' line 10: hot.where: undeclared reference to 'temprature'").contains("nothing sent");
     assertThat(files()).isEqualTo("[]");
   }
 
