@@ -136,7 +136,8 @@ public final class SpecCompiler {
     if (schema != null) {
       ruleEventTypes.add(schema.getName());
     }
-    if (detectors.stream().anyMatch(d -> d.groupBy().isEmpty())) {
+    // From the spec as written: another section's error must not make its rules look unfit too.
+    if (spec.detectors() != null && spec.detectors().stream().anyMatch(d -> d.groupBy() == null || d.groupBy().isEmpty())) {
       ruleEventTypes.add(AnomalyScore.getClassSchema().getName());
     }
     Optional<CompiledSpec.RuleSettings> rules = rules(spec.rules(), kafka, ruleEventTypes, key);

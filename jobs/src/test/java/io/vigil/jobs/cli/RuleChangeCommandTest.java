@@ -60,7 +60,7 @@ class RuleChangeCommandTest {
     Run add = vigil("rule", "add", spec.toString(), "--file", EXAMPLES.resolve("warm-streak.yaml").toString());
     assertThat(add.exit()).as(add.err()).isZero();
     assertThat(add.out()).contains("ADD of rule 'iot.warm-streak' version 1: wrote " + rules.resolve("iot.warm-streak.yaml"))
-        .contains("the running job picks the change up").contains("RuleStatus on " + dir.resolve("out/rule-status").toAbsolutePath());
+        .contains("the running job picks the change up").contains("RuleStatus on " + Path.of("out/rule-status").toAbsolutePath());
     assertThat(Files.readString(rules.resolve("iot.warm-streak.yaml"))).isEqualTo(Files.readString(EXAMPLES.resolve("warm-streak.yaml")));
 
     assertThat(vigil("rule", "update", spec.toString(), "--file", EXAMPLES.resolve("warm-streak-v2.yaml").toString()).exit()).isZero();
