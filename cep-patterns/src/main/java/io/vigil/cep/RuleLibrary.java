@@ -24,6 +24,7 @@ public final class RuleLibrary {
           "iot/temperature-rising.yaml",
           "iot/device-silent.yaml",
           "iot/battery-drop.yaml",
+          "iot/anomaly-then-overheat.yaml",
           "payments/small-then-large.yaml",
           "payments/two-countries.yaml",
           "payments/account-takeover.yaml",

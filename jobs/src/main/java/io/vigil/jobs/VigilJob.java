@@ -2,6 +2,7 @@ package io.vigil.jobs;
 
 import io.vigil.cep.engine.RuleCommands;
 import io.vigil.cep.engine.RuleEngine;
+import io.vigil.cep.engine.RuleEnvelopes;
 import io.vigil.functions.anomaly.AnomalyScorer;
 import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.event.Envelopes;
@@ -14,15 +15,20 @@ import io.vigil.functions.window.WindowAggregator;
 import io.vigil.jobs.options.VigilOptions;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.connectors.Connectors;
+import io.vigil.jobs.rules.JobRules;
+import io.vigil.jobs.rules.RuleFolderSource;
+import io.vigil.jobs.rules.RuleInputs;
 import io.vigil.schemas.Alert;
 import io.vigil.schemas.AnomalyScore;
 import io.vigil.schemas.RuleCommand;
 import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.WindowAggregate;
 import java.util.List;
+import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -32,6 +38,7 @@ import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.formats.avro.typeutils.GenericRecordAvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamSource;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
@@ -47,7 +54,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *   -> route: valid events on, failed ones to dead letters
  *   -> per aggregation: keyBy(group) -> window aggregator (late events to dead letters)
  *   -> per detector: keyBy(key or group) -> anomaly scorer
- *   -> aggregates and scores sinks;  dead letters (ingest, late, unscorable) -> dead-letter sinks
+ *   -> rules: keyBy(key) -> rule engine over events and key-keyed scores, with rule commands
+ *      (spec rules at start, control topic, watched folder) broadcast to it
+ *   -> aggregates, scores, alerts, statuses, derived events -> their sinks
+ *   -> dead letters (ingest, late, unscorable, late for rules) -> dead-letter sinks
  * </pre>
  *
  * <p>Sources and sinks are arguments (tests pass bounded sources and collecting sinks; the CLI
@@ -61,19 +71,21 @@ public final class VigilJob {
   private final Source<GenericRecord, ?, ?> source;
   private final JobSinks sinks;
   private final int sourceParallelism;
+  private final boolean continuous;
 
   /**
    * @param source a source of envelopes for {@code spec}'s event type (see {@link Envelopes})
    */
   public VigilJob(CompiledSpec spec, Source<GenericRecord, ?, ?> source, JobSinks sinks) {
-    this(spec, source, sinks, -1);
+    this(spec, source, sinks, -1, source.getBoundedness() == Boundedness.CONTINUOUS_UNBOUNDED);
   }
 
-  private VigilJob(CompiledSpec spec, Source<GenericRecord, ?, ?> source, JobSinks sinks, int sourceParallelism) {
+  private VigilJob(CompiledSpec spec, Source<GenericRecord, ?, ?> source, JobSinks sinks, int sourceParallelism, boolean continuous) {
     this.spec = spec;
     this.source = source;
     this.sinks = sinks;
     this.sourceParallelism = sourceParallelism;
+    this.continuous = continuous;
   }
 
   /**
@@ -82,7 +94,17 @@ public final class VigilJob {
    * generator, which numbers its records globally.
    */
   public VigilJob withSourceParallelism(int parallelism) {
-    return new VigilJob(spec, source, sinks, parallelism);
+    return new VigilJob(spec, source, sinks, parallelism, continuous);
+  }
+
+  /**
+   * This job, running until cancelled or not. A continuous job keeps reading rule changes (the
+   * control topic, the watched rules folder); a bounded one reads the control topic up to its end
+   * at start and the folder once, so it ends with its input. Default: continuous when the source
+   * is unbounded. The endless demo generator is a bounded source that never ends, hence this.
+   */
+  public VigilJob continuous(boolean continuous) {
+    return new VigilJob(spec, source, sinks, sourceParallelism, continuous);
   }
 
   /** The settings {@link #build} applies: Vigil's defaults, then the spec's {@code settings:}. */
@@ -107,11 +129,13 @@ public final class VigilJob {
   }
 
   /**
-   * The rule engine over the valid events: rules from the spec at start, then from the control
-   * topic if any; alerts, rule statuses and derived events to their sinks. Returns the engine's
-   * dead letters (events behind its watermark).
+   * The rule engine over the valid events (and the scores of {@link CompiledSpec#ruleDetectors},
+   * when there are any): rules from the spec at start, then from the control topic and the
+   * watched folder, if any; alerts, rule statuses and derived events to their sinks. Returns the
+   * engine's dead letters (events behind its watermark).
    */
-  private DataStream<DeadLetter> rules(StreamExecutionEnvironment env, DataStream<GenericRecord> valid, CompiledSpec.RuleSettings rules) {
+  private DataStream<DeadLetter> rules(
+      StreamExecutionEnvironment env, DataStream<GenericRecord> valid, DataStream<AnomalyScore> scores, CompiledSpec.RuleSettings rules) {
     // One reader per source, so commands keep their order; their watermark (always the maximum)
     // never holds back the events'.
     List<RuleCommand> initial = rules.initial();
@@ -128,16 +152,48 @@ public final class VigilJob {
     }
     if (rules.controlTopic() != null) {
       DataStream<RuleCommand> control =
-          env.fromSource(Connectors.ruleCommandSource(rules, spec.name()), RuleCommands.watermarks(), Operators.RULE_CONTROL.displayName(), RuleCommands.TYPE)
+          env.fromSource(Connectors.ruleCommandSource(rules, spec.name(), !continuous), RuleCommands.watermarks(), Operators.RULE_CONTROL.displayName(), RuleCommands.TYPE)
               .setParallelism(1)
               .uid(Operators.RULE_CONTROL.uid());
       commands = commands == null ? control : commands.union(control);
     }
+    if (rules.watchesFolder()) {
+      RuleFolderSource watcher =
+          new RuleFolderSource(
+              rules.folder(),
+              JobRules.eventTypeNames(spec),
+              spec.decode().keyField(),
+              spec.configuration().get(VigilOptions.RULES_FOLDER_POLL_INTERVAL),
+              continuous);
+      DataStream<RuleCommand> folder =
+          env.fromSource(watcher, RuleCommands.watermarks(), Operators.RULE_FOLDER.displayName(), RuleCommands.TYPE)
+              .setParallelism(1)
+              .uid(Operators.RULE_FOLDER.uid());
+      commands = commands == null ? folder : commands.union(folder);
+    }
+    Schema envelopeSchema = RuleEnvelopes.schema(spec.ruleEventSchemas());
+    DataStream<GenericRecord> input = valid;
+    if (scores != null) {
+      TypeInformation<GenericRecord> inputType = new GenericRecordAvroTypeInfo(envelopeSchema);
+      DataStream<GenericRecord> events =
+          valid
+              .map(new RuleInputs.Events(envelopeSchema))
+              .returns(inputType)
+              .uid(Operators.RULE_INPUT_EVENTS.uid())
+              .name(Operators.RULE_INPUT_EVENTS.displayName());
+      DataStream<GenericRecord> scored =
+          scores
+              .flatMap(new RuleInputs.Scores(envelopeSchema, spec.configuration().get(VigilOptions.RULES_MIN_SCORE)))
+              .returns(inputType)
+              .uid(Operators.RULE_INPUT_SCORES.uid())
+              .name(Operators.RULE_INPUT_SCORES.displayName());
+      input = events.union(scored);
+    }
     SingleOutputStreamOperator<Alert> alerts =
-        valid
+        input
             .keyBy(Envelopes::key, Types.STRING)
             .connect(commands.broadcast(RuleEngine.RULES))
-            .process(new RuleEngine(Envelopes.schema(spec.eventSchema()), spec.decode().keyField()))
+            .process(new RuleEngine(envelopeSchema, spec.decode().keyField()))
             .returns(RuleEngine.ALERT_TYPE)
             .uid(Operators.RULE_ENGINE.uid())
             .name(Operators.RULE_ENGINE.displayName());
@@ -223,6 +279,7 @@ public final class VigilJob {
     }
 
     DataStream<AnomalyScore> scores = null;
+    DataStream<AnomalyScore> ruleScores = null;
     for (DetectorSpec detector : spec.detectors()) {
       KeyedStream<GenericRecord, String> keyed =
           detector.groupBy().isEmpty()
@@ -235,6 +292,9 @@ public final class VigilJob {
               .uid(Operators.DETECTOR.uid(detector.name()))
               .name(Operators.DETECTOR.displayName(detector.name()));
       scores = scores == null ? scored : scores.union(scored);
+      if (spec.ruleDetectors().contains(detector)) {
+        ruleScores = ruleScores == null ? scored : ruleScores.union(scored);
+      }
       deadLetters = deadLetters.union(scored.getSideOutput(AnomalyScorer.REJECTED));
     }
     if (scores != null) {
@@ -252,7 +312,7 @@ public final class VigilJob {
     }
 
     if (spec.rules().isPresent()) {
-      deadLetters = deadLetters.union(rules(env, valid, spec.rules().get()));
+      deadLetters = deadLetters.union(rules(env, valid, ruleScores, spec.rules().get()));
     }
 
     DataStream<DeadLetter> countedDeadLetters =

@@ -9,15 +9,19 @@ import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.spec.SpecCompiler;
 import io.vigil.jobs.spec.SpecLoader;
 import io.vigil.schemas.DeadLetterReason;
+import io.vigil.schemas.SensorReading;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -27,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Runs the fat jar the way a newcomer does ({@code java -jar target/vigil.jar run
  * specs/iot-telemetry.yaml --max-events N}) and checks the files it writes against the generator's
  * own record of what it produced: dead letters by reason exactly, every event accounted for in
- * each aggregation (counted in a window, or dead-lettered as late for it), and every valid event
- * scored.
+ * each aggregation (counted in a window, or dead-lettered as late for it), every valid event
+ * scored, and a device-silent alert for every silence in the generated readings.
  */
 class VigilJarITCase {
 
@@ -90,6 +94,41 @@ class VigilJarITCase {
     assertThat(scores).hasSize((int) (2 * counted));
     assertThat(scores).allSatisfy(s -> assertThat(s.get("score").asDouble()).isBetween(0.0, 1.0));
     assertThat(scores.stream().filter(s -> s.get("anomalous").asBoolean())).as("the faulty readings' spikes are flagged").isNotEmpty();
+
+    // iot.device-silent fires after every gap of more than 10 minutes in a device's on-time
+    // readings (device 3's outage), and for every device at the end of the input; its one event is
+    // the reading before the silence. A late reading can reach the rules only before the
+    // watermark passes it (the first seconds of the run), and then opens a silence of its own.
+    Map<String, List<SensorReading>> onTime = new HashMap<>();
+    for (long i = 0; i < EVENTS; i++) {
+      if (generator.generate(i).kind() == SensorReadingGenerator.Kind.GOOD) {
+        SensorReading r = generator.reading(i);
+        onTime.computeIfAbsent(r.getDeviceId(), d -> new ArrayList<>()).add(r);
+      }
+    }
+    Set<String> expectedSilences = new HashSet<>();
+    for (List<SensorReading> readings : onTime.values()) {
+      readings.sort(Comparator.comparing(SensorReading::getEventTime));
+      for (int k = 0; k + 1 < readings.size(); k++) {
+        if (readings.get(k + 1).getEventTime().toEpochMilli() - readings.get(k).getEventTime().toEpochMilli() > 10 * 60_000) {
+          expectedSilences.add(readings.get(k).getEventId());
+        }
+      }
+      expectedSilences.add(readings.get(readings.size() - 1).getEventId());
+    }
+    assertThat(onTime).hasSize(compiled.generator().devices());
+    assertThat(expectedSilences).as("the end of every device's input, and any outage inside it").hasSizeGreaterThanOrEqualTo(onTime.size());
+    List<JsonNode> alerts = readLines(workDir.resolve("vigil-out/iot-telemetry/alerts"));
+    assertThat(alerts).extracting(a -> a.get("alertId").asText()).doesNotHaveDuplicates();
+    assertThat(alerts).extracting(a -> a.get("ruleId").asText()).containsOnly("iot.device-silent");
+    Set<String> silences = new HashSet<>();
+    alerts.forEach(a -> silences.add(a.get("events").get(0).get("eventId").asText()));
+    assertThat(silences).containsAll(expectedSilences);
+    for (String extra : silences) {
+      if (!expectedSilences.contains(extra)) {
+        assertThat(generator.generate(Long.parseLong(extra.substring("e-".length()))).kind()).as(extra).isEqualTo(SensorReadingGenerator.Kind.LATE);
+      }
+    }
   }
 
   private static DeadLetterReason reasonFor(SensorReadingGenerator.Kind kind) {

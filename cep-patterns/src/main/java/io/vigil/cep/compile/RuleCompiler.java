@@ -11,6 +11,7 @@ import io.vigil.cep.rule.Rule.Quantifier;
 import io.vigil.cep.rule.Rule.Stage;
 import io.vigil.cep.rule.RuleException;
 import io.vigil.cep.rule.RuleParser;
+import io.vigil.schemas.AnomalyScore;
 import io.vigil.schemas.EventTypes;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,7 +32,8 @@ import org.apache.flink.cep.pattern.WithinType;
  * Validates a rule and compiles it to a Flink CEP pattern.
  *
  * <p>Checks, each reported as a {@link RuleException} with the rule id and line: the YAML shape
- * ({@link RuleParser}); that the event types exist in {@link EventTypes} and carry the key field;
+ * ({@link RuleParser}); that the event types exist in {@link EventTypes} (or are {@code
+ * AnomalyScore}, whose {@code key} field holds the entity key) and carry the key field;
  * unique stage names that do not shadow event fields; CEL conditions type-checked against the
  * stage's Avro schema (unknown fields, wrong types, a non-boolean condition); after-match stages
  * that exist; and finally Flink's own pattern checks (for example a trailing {@code
@@ -39,7 +41,18 @@ import org.apache.flink.cep.pattern.WithinType;
  */
 public final class RuleCompiler {
 
+  /** Anomaly scores, which a job feeds to its rules besides its input events. */
+  private static final Schema SCORES = AnomalyScore.getClassSchema();
+
   private RuleCompiler() {}
+
+  /** The schema of an event type a rule may read: an input type from {@link EventTypes}, or AnomalyScore. */
+  private static Schema ruleEventSchema(String type) {
+    if (type.equals(SCORES.getName())) {
+      return SCORES;
+    }
+    return EventTypes.find(type).map(EventTypes.EventType::current).orElse(null);
+  }
 
   /** Parses, validates and compiles one rule document. */
   public static CompiledRule compile(String yaml) throws RuleException {
@@ -51,14 +64,15 @@ public final class RuleCompiler {
     Map<String, Schema> schemas = new LinkedHashMap<>();
     int firstLine = rule.pattern().get(0).line();
     for (String type : rule.eventTypes()) {
-      Schema schema =
-          EventTypes.find(type)
-              .orElseThrow(
-                  () ->
-                      new RuleException(
-                          rule.id(), 1, "eventTypes: unknown event type '" + type + "'; known: " + EventTypes.names()))
-              .current();
-      Schema.Field key = schema.getField(rule.key());
+      Schema schema = ruleEventSchema(type);
+      if (schema == null) {
+        List<String> known = new ArrayList<>(EventTypes.names());
+        known.add(SCORES.getName());
+        throw new RuleException(rule.id(), 1, "eventTypes: unknown event type '" + type + "'; known: " + known);
+      }
+      // A score's own `key` field holds the entity key it was computed for, so a rule keyed by
+      // deviceId can read scores of a detector keyed by deviceId.
+      Schema.Field key = schema == SCORES ? schema.getField("key") : schema.getField(rule.key());
       if (key == null) {
         throw new RuleException(rule.id(), 1, "key: event type " + type + " has no field '" + rule.key() + "'");
       }

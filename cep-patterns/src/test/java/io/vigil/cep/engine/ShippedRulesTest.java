@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vigil.cep.RuleLibrary;
 import io.vigil.schemas.Alert;
+import io.vigil.schemas.AnomalyScore;
 import io.vigil.schemas.DerivedEvent;
 import io.vigil.schemas.DeviceStatus;
 import io.vigil.schemas.LoginAttempt;
@@ -13,6 +14,7 @@ import io.vigil.schemas.Payment;
 import io.vigil.schemas.PaymentKind;
 import io.vigil.schemas.RuleCommand;
 import io.vigil.schemas.SensorReading;
+import io.vigil.schemas.SourceRef;
 import io.vigil.schemas.UserAction;
 import io.vigil.schemas.UserActivity;
 import java.time.Instant;
@@ -49,6 +51,13 @@ class ShippedRulesTest {
       return this;
     }
 
+    /** A score, wrapped as a job wraps its detectors' scores. */
+    Run score(long time, AnomalyScore score) throws Exception {
+      h.processElement(RuleEnvelopes.score(envelope, score), time);
+      h.processWatermark(time - 1);
+      return this;
+    }
+
     List<String> alertsAt(long watermark) throws Exception {
       h.processWatermark(watermark);
       return h.extractOutputValues().stream().map(a -> a.getKind() + " " + TestEvents.canonical(a)).toList();
@@ -68,6 +77,41 @@ class ShippedRulesTest {
   private static SensorReading reading(String id, long time, double temperature, double battery) {
     return SensorReading.newBuilder().setEventId(id).setDeviceId("d1").setSite("s").setEventTime(Instant.ofEpochMilli(time))
         .setTemperature(temperature).setHumidity(40).setBattery(battery).setStatus(DeviceStatus.OK).setFirmware("1").build();
+  }
+
+  private static AnomalyScore score(long offset, long time, String field, double score, boolean warmUp) {
+    return AnomalyScore.newBuilder().setKey("d1").setEventType("SensorReading").setField(field).setEventTime(time)
+        .setValue(40).setScore(score).setAnomalous(score >= 0.9 && !warmUp).setDetector("device-temperature")
+        .setExplanation("test").setWarmUp(warmUp).setSource(new SourceRef("events", 0, offset, null)).build();
+  }
+
+  private static List<String> anomalyThenOverheat(AnomalyScore score, long hotAt) throws Exception {
+    try (Run run = new Run("iot/anomaly-then-overheat.yaml", "deviceId", SensorReading.getClassSchema(), AnomalyScore.getClassSchema())) {
+      long t = score.getEventTime();
+      // The scored reading itself (hot, same time, after its score) must not complete the match.
+      run.score(t, score).send("d1", t, reading("scored", t, 85, 90));
+      run.send("d1", t + MIN, reading("mild", t + MIN, 30, 90));
+      run.send("d1", hotAt, reading("hot", hotAt, 85, 90));
+      return run.alertsAt(Long.MAX_VALUE);
+    }
+  }
+
+  @Test
+  void anomalyThenOverheatFiresOnAHotReadingWithinFiveMinutesOfAnAnomalousScore() throws Exception {
+    assertThat(anomalyThenOverheat(score(7, MIN, "temperature", 0.95, false), 5 * MIN))
+        .containsExactly("MATCH anomaly=[events/0/7];overheat=[hot]");
+  }
+
+  @Test
+  void anomalyThenOverheatStaysQuietWhenTheHotReadingIsMoreThanFiveMinutesLater() throws Exception {
+    assertThat(anomalyThenOverheat(score(7, MIN, "temperature", 0.95, false), 6 * MIN + 1)).isEmpty();
+  }
+
+  @Test
+  void anomalyThenOverheatIgnoresLowWarmUpAndOtherFieldScores() throws Exception {
+    assertThat(anomalyThenOverheat(score(7, MIN, "temperature", 0.85, false), 3 * MIN)).isEmpty();
+    assertThat(anomalyThenOverheat(score(7, MIN, "temperature", 0.95, true), 3 * MIN)).isEmpty();
+    assertThat(anomalyThenOverheat(score(7, MIN, "battery", 0.95, false), 3 * MIN)).isEmpty();
   }
 
   private static Payment payment(String id, long time, PaymentKind kind, double amount, String country) {

@@ -13,8 +13,13 @@ final class CliSpecs {
   private CliSpecs() {}
 
   static Optional<CompiledSpec> compileOrReport(Path file) {
+    return compileOrReport(file, true);
+  }
+
+  /** With {@code checkFolderRules} false, invalid rule files in the spec's rules folder are not errors. */
+  static Optional<CompiledSpec> compileOrReport(Path file, boolean checkFolderRules) {
     try {
-      return Optional.of(SpecCompiler.compile(file));
+      return Optional.of(SpecCompiler.compile(file, checkFolderRules));
     } catch (SpecException e) {
       e.errors().stream().map(SpecError::toString).forEach(System.err::println);
       return Optional.empty();

@@ -54,6 +54,11 @@ final class RunCommand implements Callable<Integer> {
           + " outputs back.")
   boolean embeddedKafka;
 
+  @Option(
+      names = "--events-per-second",
+      description = "Pace the demo generator (overrides input.generator.eventsPerSecond; 0 = as fast as possible).")
+  Long eventsPerSecond;
+
   @Option(names = "--parallelism", description = "Job parallelism (default: Flink's).")
   Integer parallelism;
 
@@ -67,6 +72,13 @@ final class RunCommand implements Callable<Integer> {
       return 2;
     }
     CompiledSpec spec = compiled.get();
+    if (eventsPerSecond != null) {
+      if (eventsPerSecond < 0) {
+        System.err.println("--events-per-second must be 0 or positive");
+        return 2;
+      }
+      spec = spec.withGeneratorRate(eventsPerSecond);
+    }
     if (embeddedKafka) {
       return runWithEmbeddedKafka(spec);
     }
@@ -138,7 +150,8 @@ final class RunCommand implements Callable<Integer> {
         throw new IllegalArgumentException("the demo generator makes SensorReading events; spec '" + spec.name() + "' reads " + spec.eventTypeName() + ": give it an input.kafka section");
       }
       Source<GenericRecord, ?, ?> demo = DemoSource.create(spec, maxEvents == null ? Long.MAX_VALUE : maxEvents);
-      job = new VigilJob(spec, demo, Connectors.sinks(spec)).withSourceParallelism(1);
+      // Without --max-events the generator never ends: keep reading rule changes too.
+      job = new VigilJob(spec, demo, Connectors.sinks(spec)).withSourceParallelism(1).continuous(maxEvents == null);
     }
     Connectors.verifyTransactionTimeouts(spec);
     job.build(env);

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,7 @@ import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsIni
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
+import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
 import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -98,16 +100,24 @@ public final class Connectors {
   /**
    * The control topic's rule commands, read from the earliest offset so that a restart without a
    * checkpoint replays every change; with a checkpoint, the rule set in state and the saved
-   * offsets make the replay exact.
+   * offsets make the replay exact. The client uses the input's Kafka properties (security).
+   * {@code bounded}: read up to the offsets that are latest at start, then end (a bounded run).
    */
-  public static KafkaSource<RuleCommand> ruleCommandSource(CompiledSpec.RuleSettings rules, String jobName) {
-    return KafkaSource.<RuleCommand>builder()
-        .setBootstrapServers(rules.controlBootstrapServers())
-        .setTopics(rules.controlTopic())
-        .setGroupId("vigil-" + jobName + "-rules")
-        .setStartingOffsets(OffsetsInitializer.earliest())
-        .setDeserializer(new RuleCommandDeserializer())
-        .build();
+  public static KafkaSource<RuleCommand> ruleCommandSource(CompiledSpec.RuleSettings rules, String jobName, boolean bounded) {
+    Properties props = new Properties();
+    props.putAll(rules.controlProperties());
+    KafkaSourceBuilder<RuleCommand> builder =
+        KafkaSource.<RuleCommand>builder()
+            .setBootstrapServers(rules.controlBootstrapServers())
+            .setTopics(rules.controlTopic())
+            .setGroupId("vigil-" + jobName + "-rules")
+            .setProperties(props)
+            .setStartingOffsets(OffsetsInitializer.earliest())
+            .setDeserializer(new RuleCommandDeserializer());
+    if (bounded) {
+      builder.setBounded(OffsetsInitializer.latest());
+    }
+    return builder.build();
   }
 
   private static <T extends SpecificRecordBase> List<NamedSink<T>> sinks(
@@ -140,7 +150,7 @@ public final class Connectors {
       return new NamedSink<>("kafka/" + k.topic(), "Kafka " + k.topic(), kafkaSink(k, keyOf));
     }
     if (out instanceof CompiledSpec.FileOutput f) {
-      return new NamedSink<>("file/" + f.path(), "files " + f.path(), fileSink(f));
+      return new NamedSink<>("file/" + f.path(), "files " + f.path(), fileSink(f, ROLL_ON_CHECKPOINT.contains(label)));
     }
     return new NamedSink<>("console", "console", new ConsoleJsonSink<>(label));
   }
@@ -159,11 +169,26 @@ public final class Connectors {
         .build();
   }
 
-  static <T extends SpecificRecordBase> Sink<T> fileSink(CompiledSpec.FileOutput out) {
-    return FileSink.forRowFormat(new Path(out.path().toAbsolutePath().toUri()), new JsonLinesEncoder<T>())
-        .withBucketAssigner(new BasePathBucketAssigner<>())
-        .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".jsonl").build())
-        .build();
+  /**
+   * Outputs whose files roll on every checkpoint: few records, wanted soon (an alert, the status
+   * of a rule change). The others roll by Flink's default policy (a minute, or 128 MB), so a
+   * long run does not leave a file per checkpoint.
+   */
+  private static final Set<String> ROLL_ON_CHECKPOINT = Set.of("alert", "rule-status", "derived");
+
+  /**
+   * JSON lines under {@code out}'s path; a part file becomes visible (loses its leading dot) when
+   * the checkpoint after it rolls completes.
+   */
+  static <T extends SpecificRecordBase> Sink<T> fileSink(CompiledSpec.FileOutput out, boolean rollOnCheckpoint) {
+    FileSink.DefaultRowFormatBuilder<T> builder =
+        FileSink.forRowFormat(new Path(out.path().toAbsolutePath().toUri()), new JsonLinesEncoder<T>())
+            .withBucketAssigner(new BasePathBucketAssigner<>())
+            .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".jsonl").build());
+    if (rollOnCheckpoint) {
+      builder = builder.withRollingPolicy(OnCheckpointRollingPolicy.build());
+    }
+    return builder.build();
   }
 
   /**

@@ -20,6 +20,13 @@ import org.apache.avro.generic.GenericRecord;
  * seconds of event time, with daily temperature cycles, draining batteries, a few seconds of
  * network disorder, and a configurable share of late and malformed records.
  *
+ * <p>Two patterns for the rules to find: every device numbered 7 modulo 40 overheats once an hour
+ * (from minute 30 of each event-time hour its temperature climbs steadily by {@link
+ * #OVERHEAT_RISE} degrees over {@link #OVERHEAT_MS}, well past 80 °C, then drops back), and device
+ * {@link #SILENT_DEVICE} loses its network for {@link #OUTAGE_MS} every two hours (from minute 10):
+ * it buffers its readings and delivers them {@link #LATENESS_MS} late, too late for the windows
+ * and the rules, so they become late-event dead letters and the device looks silent.
+ *
  * <p>Record {@code i} is a pure function of {@code (seed, i)}, so a run is reproducible at any
  * parallelism and a test can regenerate exactly what a job read.
  */
@@ -38,6 +45,20 @@ public final class SensorReadingGenerator implements Serializable {
   public static final int OVERSIZED_BYTES = 100_000;
 
   private static final long DAY_MS = 24 * 3600_000L;
+  private static final long HOUR_MS = 3600_000L;
+
+  /** Where in each event-time hour an overheating device starts to climb. */
+  public static final long OVERHEAT_START_MS = 30 * 60_000;
+  /** How long it climbs. */
+  public static final long OVERHEAT_MS = 5 * 60_000;
+  /** How far it climbs, in degrees. */
+  public static final double OVERHEAT_RISE = 75;
+  /** The device that goes offline every two hours. */
+  public static final int SILENT_DEVICE = 3;
+  /** Where in every two hours of event time its outage starts. */
+  public static final long OUTAGE_START_MS = 10 * 60_000;
+  /** How long its outage lasts: longer than the 10 minutes of the shipped iot.device-silent rule. */
+  public static final long OUTAGE_MS = 15 * 60_000;
 
   /** What record {@code i} is. */
   public enum Kind {
@@ -74,7 +95,7 @@ public final class SensorReadingGenerator implements Serializable {
       Kind kind = Kind.values()[2 + random.nextInt(Kind.values().length - 2)];
       return new Generated(i, deviceId, malformed(kind, reading, random), kind, eventTime);
     }
-    if (draw < settings.malformedShare() + settings.lateShare()) {
+    if (draw < settings.malformedShare() + settings.lateShare() || inOutage(device(i), eventTime)) {
       reading.setEventTime(Instant.ofEpochMilli(eventTime - LATENESS_MS));
       return new Generated(i, deviceId, encode(reading, random), Kind.LATE, eventTime - LATENESS_MS);
     }
@@ -90,8 +111,28 @@ public final class SensorReadingGenerator implements Serializable {
     return new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + i);
   }
 
+  /** Whether {@code device} climbs towards overheating at {@code eventTime}; the climb so far in degrees. */
+  public static double overheating(int device, long eventTime) {
+    long into = Math.floorMod(eventTime, HOUR_MS) - OVERHEAT_START_MS;
+    if (device % 40 != 7 || into < 0 || into >= OVERHEAT_MS) {
+      return 0;
+    }
+    return OVERHEAT_RISE * into / OVERHEAT_MS;
+  }
+
+  /** Whether {@code device} is offline (delivering late) at {@code eventTime}. */
+  public static boolean inOutage(int device, long eventTime) {
+    long into = Math.floorMod(eventTime, 2 * HOUR_MS) - OUTAGE_START_MS;
+    return device == SILENT_DEVICE && into >= 0 && into < OUTAGE_MS;
+  }
+
+  /** The device number of record {@code i}. */
+  public int device(long i) {
+    return (int) (i % settings.devices());
+  }
+
   private SensorReading reading(long i, SplittableRandom random) {
-    int device = (int) (i % settings.devices());
+    int device = device(i);
     String deviceId = deviceId(device);
     long nominal = settings.startTime().toEpochMilli() + i * REPORT_INTERVAL_MS / settings.devices();
     long eventTime = nominal - random.nextLong(MAX_DISORDER_MS);
@@ -99,7 +140,8 @@ public final class SensorReadingGenerator implements Serializable {
     double phase = 2 * Math.PI * ((eventTime % DAY_MS) / (double) DAY_MS) + device * 0.1;
     boolean fault = random.nextDouble() < 0.001;
     // A faulty reading spikes: what the demo's anomaly detector should flag.
-    double temperature = 18 + site * 0.8 + 4 * Math.sin(phase) + gaussian(random) * 0.4 + (fault ? 15 : 0);
+    double temperature =
+        18 + site * 0.8 + 4 * Math.sin(phase) + gaussian(random) * 0.4 + (fault ? 15 : 0) + overheating(device, eventTime);
     double humidity = Math.max(0, Math.min(100, 45 - 10 * Math.sin(phase) + gaussian(random) * 2));
     double battery = Math.max(3, 100 - (i / settings.devices()) * 0.002 - (device % 7));
     DeviceStatus status = fault ? DeviceStatus.FAULT : temperature > 24 ? DeviceStatus.WARN : DeviceStatus.OK;

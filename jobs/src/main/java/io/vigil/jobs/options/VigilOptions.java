@@ -58,6 +58,24 @@ public final class VigilOptions {
               "Before starting, ask each exactly-once output's broker for transaction.max.timeout.ms"
                   + " and refuse to start if the output's transaction timeout exceeds it.");
 
+  public static final ConfigOption<Duration> RULES_FOLDER_POLL_INTERVAL =
+      key("vigil.rules.folder-poll-interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(2))
+          .withDescription(
+              "How often a watched rules folder (rules.folder with rules.watch) is scanned for"
+                  + " added, changed, renamed and removed rule files while the job runs.");
+
+  public static final ConfigOption<Double> RULES_MIN_SCORE =
+      key("vigil.rules.min-score")
+          .doubleType()
+          .defaultValue(0.5)
+          .withDescription(
+              "Anomaly scores below this do not enter the rule engine (rules that read"
+                  + " AnomalyScore see only scores at or above it). Most scores are low, and every"
+                  + " event the engine takes costs every rule's NFA a step, so this keeps rules"
+                  + " over scores cheap; 0 sends every score.");
+
   private VigilOptions() {}
 
   /** All options, in the order README.md lists them. */
@@ -67,6 +85,8 @@ public final class VigilOptions {
         CHECKPOINT_INTERVAL,
         CHECKPOINT_DIR,
         KAFKA_TRANSACTION_TIMEOUT,
-        KAFKA_VERIFY_TRANSACTION_TIMEOUT);
+        KAFKA_VERIFY_TRANSACTION_TIMEOUT,
+        RULES_FOLDER_POLL_INTERVAL,
+        RULES_MIN_SCORE);
   }
 }

@@ -46,11 +46,59 @@ public record CompiledSpec(
   /**
    * The rules a job starts with, and where changes come from while it runs.
    *
-   * @param initial ADD commands for the library and folder rules, in order
+   * @param initial ADD commands for the library rules and, when the folder is not watched, the
+   *     folder's rules, in order
+   * @param folder the rules folder (absolute), or null for none
+   * @param watch whether the job watches {@code folder} while it runs (then the folder's rules
+   *     come from the watcher, not from {@code initial})
    * @param controlTopic a Kafka topic of RuleCommands, or null for none
    * @param controlBootstrapServers the Kafka of the control topic (the input's)
+   * @param controlProperties client properties for that Kafka (the input's, secrets resolved)
    */
-  public record RuleSettings(List<RuleCommand> initial, String controlTopic, String controlBootstrapServers) {}
+  public record RuleSettings(
+      List<RuleCommand> initial,
+      Path folder,
+      boolean watch,
+      String controlTopic,
+      String controlBootstrapServers,
+      Map<String, String> controlProperties) {
+
+    /** Whether the job runs a folder watcher. */
+    public boolean watchesFolder() {
+      return folder != null && watch;
+    }
+
+    RuleSettings withBootstrapServers(String bootstrapServers) {
+      return new RuleSettings(initial, folder, watch, controlTopic, bootstrapServers, controlProperties);
+    }
+
+    @Override
+    public String toString() {
+      return "RuleSettings[initial=" + initial.size() + " rules, folder=" + folder + ", watch=" + watch
+          + ", controlTopic=" + controlTopic + ", controlBootstrapServers=" + controlBootstrapServers
+          + ", controlProperties=" + Secrets.redact(controlProperties) + "]";
+    }
+  }
+
+  /**
+   * The detectors whose scores the rule engine receives: those keyed by the spec's key (no {@code
+   * groupBy}), because an {@code AnomalyScore}'s {@code key} is then the entity key rules are
+   * keyed by. Scores of group-by detectors carry an encoded group key (even for {@code groupBy:
+   * [deviceId]}) and stay out of rules.
+   */
+  public List<DetectorSpec> ruleDetectors() {
+    return detectors.stream().filter(d -> d.groupBy().isEmpty()).toList();
+  }
+
+  /**
+   * The event types the rule engine of this job reads: the spec's event type, and {@code
+   * AnomalyScore} when a detector's scores reach the rules ({@link #ruleDetectors}).
+   */
+  public List<Schema> ruleEventSchemas() {
+    return ruleDetectors().isEmpty()
+        ? List.of(eventSchema)
+        : List.of(eventSchema, io.vigil.schemas.AnomalyScore.getClassSchema());
+  }
 
   /**
    * This spec with every Kafka address (input and outputs) replaced by {@code bootstrapServers}:
@@ -68,13 +116,37 @@ public record CompiledSpec(
         generator,
         aggregations,
         detectors,
-        rules.map(r -> new RuleSettings(r.initial(), r.controlTopic(), bootstrapServers)),
+        rules.map(r -> r.withBootstrapServers(bootstrapServers)),
         withBootstrap(aggregateOutputs, bootstrapServers),
         withBootstrap(scoreOutputs, bootstrapServers),
         withBootstrap(alertOutputs, bootstrapServers),
         withBootstrap(ruleStatusOutputs, bootstrapServers),
         withBootstrap(derivedOutputs, bootstrapServers),
         withBootstrap(deadLetterOutputs, bootstrapServers),
+        configuration);
+  }
+
+  /** This spec with the demo generator paced at {@code eventsPerSecond} (0: as fast as possible). */
+  public CompiledSpec withGeneratorRate(long eventsPerSecond) {
+    GeneratorSettings g = generator;
+    return new CompiledSpec(
+        name,
+        eventTypeName,
+        eventSchema,
+        decode,
+        maxOutOfOrderness,
+        idleTimeout,
+        kafka,
+        new GeneratorSettings(g.devices(), g.sites(), g.malformedShare(), g.lateShare(), eventsPerSecond, g.seed(), g.startTime()),
+        aggregations,
+        detectors,
+        rules,
+        aggregateOutputs,
+        scoreOutputs,
+        alertOutputs,
+        ruleStatusOutputs,
+        derivedOutputs,
+        deadLetterOutputs,
         configuration);
   }
 

@@ -70,10 +70,11 @@ public record JobSpec(
 
   /**
    * Complex-event rules (see cep-patterns/README.md). {@code library}: shipped rule sets (iot,
-   * payments, orders, activity); {@code folder}: a folder of rule YAML files, read at start;
-   * {@code controlTopic}: a Kafka topic of RuleCommands for changes while the job runs.
+   * payments, orders, activity); {@code folder}: a folder of rule YAML files, read at start and,
+   * with {@code watch} (default true), watched while the job runs; {@code controlTopic}: a Kafka
+   * topic of RuleCommands for changes while the job runs.
    */
-  public record Rules(List<String> library, String folder, String controlTopic) {}
+  public record Rules(List<String> library, String folder, Boolean watch, String controlTopic) {}
 
   /** {@code type}: tumbling (size), sliding (size, slide) or session (gap). */
   public record Window(String type, String size, String slide, String gap) {}

@@ -1,7 +1,6 @@
 package io.vigil.jobs.spec;
 
 import io.vigil.cep.RuleLibrary;
-import io.vigil.cep.compile.RuleCompiler;
 import io.vigil.cep.rule.RuleException;
 import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.anomaly.Detectors;
@@ -11,6 +10,8 @@ import io.vigil.functions.sink.OutputFormat;
 import io.vigil.functions.window.AggregationSpec;
 import io.vigil.functions.window.MetricSpec;
 import io.vigil.jobs.options.VigilOptions;
+import io.vigil.jobs.rules.JobRules;
+import io.vigil.schemas.AnomalyScore;
 import io.vigil.schemas.EventTypes;
 import io.vigil.schemas.RuleCommand;
 import java.io.IOException;
@@ -51,21 +52,37 @@ public final class SpecCompiler {
 
   private final SpecLoader.Loaded loaded;
   private final Function<String, String> env;
+  private final boolean checkFolderRules;
   private final List<SpecError> errors = new ArrayList<>();
 
-  private SpecCompiler(SpecLoader.Loaded loaded, Function<String, String> env) {
+  private SpecCompiler(SpecLoader.Loaded loaded, Function<String, String> env, boolean checkFolderRules) {
     this.loaded = loaded;
     this.env = env;
+    this.checkFolderRules = checkFolderRules;
   }
 
   /** Loads and compiles a spec file, resolving {@code ${env:NAME}} from the process environment. */
   public static CompiledSpec compile(Path file) throws SpecException {
-    return compile(SpecLoader.load(file), System::getenv);
+    return compile(file, true);
+  }
+
+  /**
+   * Like {@link #compile(Path)}; with {@code checkFolderRules} false, invalid files in the rules
+   * folder are not errors. For {@code vigil rule}, which changes that folder: it must be able to
+   * delete or replace a bad file.
+   */
+  public static CompiledSpec compile(Path file, boolean checkFolderRules) throws SpecException {
+    return compile(SpecLoader.load(file), System::getenv, checkFolderRules);
   }
 
   public static CompiledSpec compile(SpecLoader.Loaded loaded, Function<String, String> env)
       throws SpecException {
-    SpecCompiler compiler = new SpecCompiler(loaded, env);
+    return compile(loaded, env, true);
+  }
+
+  private static CompiledSpec compile(SpecLoader.Loaded loaded, Function<String, String> env, boolean checkFolderRules)
+      throws SpecException {
+    SpecCompiler compiler = new SpecCompiler(loaded, env, checkFolderRules);
     CompiledSpec spec = compiler.compile();
     if (!compiler.errors.isEmpty()) {
       throw new SpecException(compiler.errors);
@@ -115,7 +132,15 @@ public final class SpecCompiler {
         outputs(outputs.ruleStatus(), "outputs.ruleStatus", name, "rule-status", defaultBootstrap, configuration);
     List<CompiledSpec.Output> derivedOutputs =
         outputs(outputs.derived(), "outputs.derived", name, "derived", defaultBootstrap, configuration);
-    Optional<CompiledSpec.RuleSettings> rules = rules(spec.rules(), defaultBootstrap);
+    List<String> ruleEventTypes = new ArrayList<>();
+    if (schema != null) {
+      ruleEventTypes.add(schema.getName());
+    }
+    // From the spec as written: another section's error must not make its rules look unfit too.
+    if (spec.detectors() != null && spec.detectors().stream().anyMatch(d -> d.groupBy() == null || d.groupBy().isEmpty())) {
+      ruleEventTypes.add(AnomalyScore.getClassSchema().getName());
+    }
+    Optional<CompiledSpec.RuleSettings> rules = rules(spec.rules(), kafka, ruleEventTypes, key);
     if (rules.isPresent() && alertOutputs.isEmpty()) {
       error("outputs.alerts", "the spec has rules but no alerts output; add one (kafka, file or console)");
     }
@@ -154,44 +179,84 @@ public final class SpecCompiler {
         configuration);
   }
 
-  /** Loads the library and folder rules and checks each one, so that a bad rule stops the start. */
-  private Optional<CompiledSpec.RuleSettings> rules(JobSpec.Rules r, String defaultBootstrap) {
+  /**
+   * Loads the library and folder rules and checks each folder rule against this job (as its rule
+   * engine will), so that a bad rule stops the start.
+   */
+  private Optional<CompiledSpec.RuleSettings> rules(
+      JobSpec.Rules r, Optional<CompiledSpec.KafkaInput> kafka, List<String> ruleEventTypes, String keyField) {
     if (r == null) {
       return Optional.empty();
     }
     List<RuleCommand> initial = new ArrayList<>();
     List<String> library = r.library() == null ? List.of() : r.library();
     for (int i = 0; i < library.size(); i++) {
-      List<RuleCommand> shipped = RuleLibrary.shippedCommands(library.get(i));
+      String entry = library.get(i);
+      // A set (iot) or one rule of a set (iot/device-silent).
+      List<RuleCommand> shipped =
+          entry.contains("/")
+              ? RuleLibrary.SHIPPED.contains(entry + ".yaml")
+                  ? List.of(RuleLibrary.add(RuleLibrary.shipped(entry + ".yaml"), "classpath:io/vigil/rules/" + entry + ".yaml"))
+                  : List.of()
+              : RuleLibrary.shippedCommands(entry);
       if (shipped.isEmpty()) {
-        error("rules.library[" + i + "]", "no shipped rule set '" + library.get(i) + "'; shipped: " + RuleLibrary.SHIPPED);
+        error("rules.library[" + i + "]", "no shipped rule set or rule '" + entry + "'; shipped: " + RuleLibrary.SHIPPED);
       }
-      initial.addAll(shipped);
+      // A set's rules that this job cannot run (a rule over anomaly scores in a job without a
+      // detector keyed by the key) are left out; a set of which none fits is an error.
+      RuleException unfit = null;
+      int fitting = 0;
+      for (RuleCommand command : shipped) {
+        try {
+          JobRules.check(command.getYaml(), ruleEventTypes, keyField);
+          initial.add(command);
+          fitting++;
+        } catch (RuleException e) {
+          unfit = e;
+        }
+      }
+      if (!shipped.isEmpty() && fitting == 0) {
+        error("rules.library[" + i + "]", "no rule of '" + entry + "' fits this job: " + unfit.getMessage());
+      }
     }
+    boolean watch = r.watch() == null || r.watch();
+    Path folder = null;
     if (r.folder() != null) {
       // Relative to the spec file, so a spec and its rules travel together.
-      Path folder = Path.of(loaded.file()).toAbsolutePath().resolveSibling(r.folder());
+      folder = Path.of(loaded.file()).toAbsolutePath().resolveSibling(r.folder()).normalize();
       try {
         List<RuleCommand> fromFolder = RuleLibrary.folderCommands(folder);
-        for (RuleCommand command : fromFolder) {
+        for (RuleCommand command : checkFolderRules ? fromFolder : List.<RuleCommand>of()) {
           try {
-            RuleCompiler.compile(command.getYaml());
+            JobRules.check(command.getYaml(), ruleEventTypes, keyField);
           } catch (RuleException e) {
             error("rules.folder", command.getSource() + ": " + e.getMessage());
           }
         }
-        initial.addAll(fromFolder);
+        // A watched folder's rules come from the watcher, which sends them when it starts.
+        if (!watch) {
+          initial.addAll(fromFolder);
+        }
       } catch (IOException e) {
         error("rules.folder", "cannot read rules from '" + r.folder() + "': " + e.getMessage());
       }
+    } else if (r.watch() != null) {
+      error("rules.watch", "watch needs a rules folder");
     }
-    if (r.controlTopic() != null && defaultBootstrap == null) {
+    if (r.controlTopic() != null && kafka.isEmpty()) {
       error("rules.controlTopic", "a control topic needs the Kafka of input.kafka");
     }
-    if (initial.isEmpty() && r.controlTopic() == null) {
+    if (initial.isEmpty() && (folder == null || !watch) && r.controlTopic() == null) {
       error("rules", "no rules: give a library, a folder or a controlTopic");
     }
-    return Optional.of(new CompiledSpec.RuleSettings(initial, r.controlTopic(), defaultBootstrap));
+    return Optional.of(
+        new CompiledSpec.RuleSettings(
+            initial,
+            folder,
+            watch,
+            r.controlTopic(),
+            kafka.map(CompiledSpec.KafkaInput::bootstrapServers).orElse(null),
+            kafka.map(CompiledSpec.KafkaInput::properties).orElse(Map.of())));
   }
 
   private String required(String value, String path) {

@@ -44,7 +44,7 @@ class ValidateCommandTest {
     Files.writeString(spec, Files.readString(Path.of("specs/iot-telemetry.yaml")).replace("size: 1 min", "size: -1 min"));
     Run run = vigil("validate", spec.toString());
     assertThat(run.exit()).isEqualTo(1);
-    assertThat(run.err()).contains(spec + ":29: aggregations[0].window.size: '-1 min' must be positive");
+    assertThat(run.err()).contains(spec + ":34: aggregations[0].window.size: '-1 min' must be positive");
     assertThat(run.out()).doesNotContain("OK");
   }
 }

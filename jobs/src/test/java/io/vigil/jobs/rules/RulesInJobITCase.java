@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vigil.cep.RuleLibrary;
 import io.vigil.jobs.VigilJob;
 import io.vigil.jobs.connectors.Connectors;
 import io.vigil.jobs.demo.DemoSource;
@@ -12,11 +13,14 @@ import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.testing.JobRunner;
 import io.vigil.jobs.testing.KafkaExtension;
 import io.vigil.schemas.DeviceStatus;
+import io.vigil.schemas.SensorReading;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -27,7 +31,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A job spec with rules: the shipped IoT rules and the folder rule load at start (one accepted
  * status each), and the temperature-spike rule's alerts point at exactly the readings the demo
- * generator made faulty (its spikes), judged by the generator, not by the engine.
+ * generator made faulty (its spikes), judged by the generator, not by the engine. And a spec's
+ * anomaly scores reach its rules: the score-then-overheat rule fires for the one device the
+ * generator overheats, on its hot readings, and for none of the devices whose fault spikes are
+ * merely anomalous.
  */
 class RulesInJobITCase {
 
@@ -84,6 +91,71 @@ class RulesInJobITCase {
       long index = Long.parseLong(spike.get("eventId").asText().substring("e-".length()));
       assertThat(generator.reading(index).getStatus()).as("alert %s", alert.get("alertId")).isEqualTo(DeviceStatus.FAULT);
     }
+  }
+
+  @Test
+  void scoresReachTheRulesAndOnlyTheOverheatingDeviceFiresTheScoreRule(@TempDir Path out) throws Exception {
+    Path rules = Files.createDirectory(out.resolve("rules"));
+    Files.writeString(rules.resolve("anomaly-then-overheat.yaml"), RuleLibrary.shipped("iot/anomaly-then-overheat.yaml"));
+    CompiledSpec spec =
+        JobRunner.compile(
+            """
+            name: scores-in-rules
+            eventType: SensorReading
+            key: deviceId
+            eventTime: eventTime
+            input:
+              generator: { devices: 20, sites: 2, malformedShare: 0.0, lateShare: 0.0 }
+            detectors:
+              - { name: temperature, fields: [temperature], detector: ewma }
+            rules:
+              folder: %1$s
+              watch: false
+            outputs:
+              scores: [{ kind: file, path: %2$s/scores }]
+              alerts: [{ kind: file, path: %2$s/alerts }]
+              ruleStatus: [{ kind: file, path: %2$s/status }]
+              deadLetters: [{ kind: file, path: %2$s/dead }]
+            settings:
+              vigil.checkpoint.interval: 1 s
+            """
+                .formatted(rules, out));
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    new VigilJob(spec, DemoSource.create(spec, EVENTS), Connectors.sinks(spec)).withSourceParallelism(1).build(env);
+    env.execute(spec.name());
+
+    assertThat(lines(out.resolve("status"))).singleElement().satisfies(s -> assertThat(s.get("accepted").asBoolean()).as(s.toString()).isTrue());
+    SensorReadingGenerator generator = new SensorReadingGenerator(spec.generator());
+    // Independent of the detector: which readings the generator made overheat.
+    Set<String> overheated = new HashSet<>();
+    for (long i = 0; i < EVENTS; i++) {
+      SensorReading r = generator.reading(i);
+      if (r.getTemperature() > 80) {
+        assertThat(SensorReadingGenerator.overheating(generator.device(i), r.getEventTime().toEpochMilli())).isPositive();
+        overheated.add(r.getEventId());
+      }
+    }
+    assertThat(overheated).as("the generator overheats a device in 50 minutes of 20 devices").isNotEmpty();
+    List<JsonNode> anomalous = lines(out.resolve("scores")).stream().filter(s -> s.get("anomalous").asBoolean()).toList();
+    assertThat(anomalous.stream().map(s -> s.get("key").asText()).distinct().count())
+        .as("other devices' fault spikes are anomalous too: near misses for the rule").isGreaterThan(1);
+
+    List<JsonNode> alerts = lines(out.resolve("alerts"));
+    assertThat(alerts).isNotEmpty().allSatisfy(alert -> {
+      assertThat(alert.get("ruleId").asText()).isEqualTo("iot.anomaly-then-overheat");
+      assertThat(alert.get("key").asText()).isEqualTo("dev-0007");
+      JsonNode anomaly = alert.get("events").get(0);
+      JsonNode overheat = alert.get("events").get(1);
+      assertThat(anomaly.get("eventType").asText()).isEqualTo("AnomalyScore");
+      assertThat(overheat.get("eventType").asText()).isEqualTo("SensorReading");
+      assertThat(overheated).contains(overheat.get("eventId").asText());
+      // The score points at the reading it scored: the same device, before the hot one, within 5 minutes.
+      SensorReading scored = generator.reading(anomaly.get("source").get("offset").asLong());
+      assertThat(scored.getDeviceId()).isEqualTo("dev-0007");
+      long gap = overheat.get("eventTime").asLong() - scored.getEventTime().toEpochMilli();
+      assertThat(gap).isPositive().isLessThanOrEqualTo(5 * 60_000);
+    });
   }
 
   private static List<JsonNode> lines(Path dir) throws IOException {

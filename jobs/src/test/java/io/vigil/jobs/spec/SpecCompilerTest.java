@@ -208,4 +208,39 @@ class SpecCompilerTest {
       assertThat(spec.aggregations()).hasSize(3);
     }
   }
+
+  private static final String RULES =
+      """
+      rules:
+        library: [%s]
+        controlTopic: rules
+      """;
+
+  private static String withRules(String library, String detectors) {
+    return VALID.replace("outputs:\n", detectors + RULES.formatted(library) + "outputs:\n")
+        .replace("  deadLetters:\n", "  alerts:\n    - kind: console\n  scores:\n    - kind: console\n  deadLetters:\n");
+  }
+
+  @Test
+  void aLibrarySetLeavesOutTheRulesTheJobCannotRunAndTakesSingleRules() throws SpecException {
+    CompiledSpec plain = compile(withRules("iot", ""));
+    assertThat(plain.rules().orElseThrow().initial()).extracting(c -> c.getRuleId())
+        .containsExactly("iot.temperature-rising", "iot.device-silent", "iot.battery-drop");
+    assertThat(plain.rules().orElseThrow().controlProperties()).containsEntry("sasl.jaas.config", "secret-jaas");
+    assertThat(plain.rules().orElseThrow().toString()).doesNotContain("secret-jaas");
+
+    String detector = "detectors:\n  - { name: t, fields: [temperature] }\n";
+    CompiledSpec scored = compile(withRules("iot/anomaly-then-overheat", detector));
+    assertThat(scored.rules().orElseThrow().initial()).extracting(c -> c.getRuleId()).containsExactly("iot.anomaly-then-overheat");
+    assertThat(scored.ruleEventSchemas()).extracting(org.apache.avro.Schema::getName).containsExactly("SensorReading", "AnomalyScore");
+  }
+
+  @Test
+  void rejectsAScoreRuleWithoutADetectorKeyedByTheKey() {
+    String grouped = "detectors:\n  - { name: t, fields: [temperature], groupBy: [site] }\n";
+    List<SpecError> errors = errors(withRules("iot/anomaly-then-overheat", grouped));
+    assertThat(errors).singleElement().satisfies(e -> assertThat(e.toString())
+        .contains("rules.library[0]: no rule of 'iot/anomaly-then-overheat' fits this job")
+        .contains("not AnomalyScore; scores reach rules from the spec's detectors without groupBy"));
+  }
 }
