@@ -2,6 +2,7 @@ package io.vigil.cep.cel;
 
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
+import dev.cel.runtime.CelVariableResolver;
 import java.util.Map;
 import java.util.Set;
 
@@ -15,5 +16,10 @@ public record CompiledExpression(String text, CelRuntime.Program program, Set<St
 
   public Object eval(Map<String, ?> activation) throws CelEvaluationException {
     return program.eval(activation);
+  }
+
+  /** Evaluates with variables looked up by name on demand (no copy of an activation map). */
+  public Object eval(CelVariableResolver variables) throws CelEvaluationException {
+    return program.eval(variables);
   }
 }

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
@@ -19,6 +20,10 @@ import org.apache.flink.cep.pattern.conditions.IterativeCondition;
  * IterativeCondition.Context#getEventsForPattern}) and only those, so a condition that reads no
  * earlier stage costs no state access. A condition that fails while evaluating (for example {@code
  * first(small)} while {@code small} is still empty) is false: a rule can never fail the job.
+ *
+ * <p>A condition that reads no stage is a pure function of the event, and Flink's NFA tests the
+ * same event against the same condition once per partial match (and the rule engine once more
+ * before creating any state), so it remembers its last event and result.
  */
 public final class StageCondition extends IterativeCondition<GenericRecord> {
 
@@ -27,6 +32,10 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
   private final String eventType;
   private final transient CompiledExpression expression;
   private final transient Set<String> stages;
+  private transient Last last;
+
+  /** The last envelope tested and the result, as one object so a reader sees a consistent pair. */
+  private record Last(GenericRecord envelope, boolean result) {}
 
   public StageCondition(String eventType, CompiledExpression expression) {
     this.eventType = eventType;
@@ -41,22 +50,46 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
 
   @Override
   public boolean filter(GenericRecord envelope, Context<GenericRecord> ctx) throws Exception {
+    if (stages.isEmpty()) {
+      Last l = last;
+      if (l != null && l.envelope() == envelope) {
+        return l.result();
+      }
+      boolean result = evaluate(envelope, ctx);
+      last = new Last(envelope, result);
+      return result;
+    }
+    return evaluate(envelope, ctx);
+  }
+
+  private boolean evaluate(GenericRecord envelope, Context<GenericRecord> ctx) throws Exception {
     GenericRecord event = Envelopes.event(envelope);
     if (!event.getSchema().getName().equals(eventType)) {
       return false;
     }
     Map<String, Object> fields = CelValues.cachedFields(event);
-    Map<String, Object> activation = new HashMap<>(fields);
-    activation.put("event", fields);
+    Map<String, Object> stageValues = stages.isEmpty() ? Map.of() : new HashMap<>();
     for (String stage : stages) {
       List<GenericRecord> events = new ArrayList<>();
       for (GenericRecord matched : ctx.getEventsForPattern(stage)) {
         events.add(Envelopes.event(matched));
       }
-      CelValues.putStage(activation, stage, events, expression.stageVariables());
+      CelValues.putStage(stageValues, stage, events, expression.stageVariables());
     }
     try {
-      return Boolean.TRUE.equals(expression.eval(activation));
+      // A resolver rather than a map: CEL copies a map activation on every evaluation. Stage
+      // variables shadow "event", which shadows the event's fields (the compiler rejects names
+      // that would clash).
+      Object result =
+          expression.eval(
+              name -> {
+                Object value = stageValues.get(name);
+                if (value == null) {
+                  value = "event".equals(name) ? fields : fields.get(name);
+                }
+                return Optional.ofNullable(value);
+              });
+      return Boolean.TRUE.equals(result);
     } catch (CelEvaluationException e) {
       return false;
     }
