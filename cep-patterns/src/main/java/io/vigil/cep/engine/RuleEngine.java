@@ -116,13 +116,21 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
 
   static final String STAGE = "rules";
 
+
   private final String envelopeSchemaJson;
   private final String keyField;
 
   private transient Set<String> eventTypes;
   private transient TypeSerializer<GenericRecord> envelopeSerializer;
   private transient MapState<Long, List<GenericRecord>> buffer;
+  /**
+   * Per key, the rule versions ({@code id@version}) that hold state for it, so a version with
+   * nothing for the key costs no state read.
+   */
+  private transient ValueStateDescriptor<List<String>> withStateDescriptor;
+  private transient ValueState<List<String>> withState;
   private transient Map<String, Live> live;
+  private transient List<Running> running;
 
   /**
    * @param envelopeSchema the input's envelope schema ({@link Envelopes#schema} or {@link
@@ -136,18 +144,22 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
 
   /** A rule version ready to run on this instance: its NFA and its state handles. */
   private static final class Live {
+    final String key;
     final CompiledRule compiled;
     final NFA<GenericRecord> nfa;
+    final StartFilter start;
     final SharedBuffer<GenericRecord> sharedBuffer;
     final ValueState<NFAState> nfaState;
     final List<StateDescriptor<?, ?>> descriptors;
     final List<State> states;
     final Set<String> startStates = new HashSet<>();
 
-    Live(CompiledRule compiled, NFA<GenericRecord> nfa, SharedBuffer<GenericRecord> sharedBuffer,
+    Live(String key, CompiledRule compiled, NFA<GenericRecord> nfa, SharedBuffer<GenericRecord> sharedBuffer,
         ValueState<NFAState> nfaState, NamespacedStateStore store) {
+      this.key = key;
       this.compiled = compiled;
       this.nfa = nfa;
+      this.start = new StartFilter(nfa);
       this.sharedBuffer = sharedBuffer;
       this.nfaState = nfaState;
       this.descriptors = store.descriptors();
@@ -159,6 +171,9 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       }
     }
   }
+
+  /** A live (active or draining) rule version, in the order every key runs them. */
+  private record Running(Live live, boolean draining) {}
 
   @Override
   public void open(OpenContext openContext) throws Exception {
@@ -173,6 +188,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         getRuntimeContext()
             .getMapState(
                 new MapStateDescriptor<>("rule-engine-buffer", Types.LONG, new ListTypeInfo<>(envelopeType)));
+    withStateDescriptor = new ValueStateDescriptor<>("rule-engine-versions-with-state", Types.LIST(Types.STRING));
+    withState = getRuntimeContext().getState(withStateDescriptor);
     live = new HashMap<>();
   }
 
@@ -199,7 +216,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
               "event time " + timestamp + " is not after the rule engine's watermark " + watermark));
       return;
     }
-    if (!hasLiveVersion(ctx.getBroadcastState(RULES))) {
+    if (running(ctx.getBroadcastState(RULES)).isEmpty()) {
       return;
     }
     List<GenericRecord> events = buffer.get(timestamp);
@@ -215,34 +232,49 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
     long watermark = ctx.timerService().currentWatermark();
     List<GenericRecord> events = buffer.get(timestamp);
+    List<String> had = withState.value();
+    Collection<String> stored = had == null ? List.of() : had.size() > 8 ? new HashSet<>(had) : had;
+    List<String> keep = new ArrayList<>();
     Emitter emitter = new Emitter(ctx, out);
-    for (RuleSetEntry entry : sorted(ctx.getBroadcastState(RULES))) {
-      for (RuleVersionEntry version : entry.getVersions()) {
-        if (version.getMode() == RuleVersionMode.DISABLED) {
+    for (Running r : running(ctx.getBroadcastState(RULES))) {
+      Live l = r.live();
+      NFAState state = stored.contains(l.key) ? l.nfaState.value() : null;
+      boolean fresh = state == null;
+      int first = 0;
+      if (fresh) {
+        // The key has nothing for this version: only an event that can start a match changes that.
+        if (r.draining() || events == null) {
           continue;
         }
-        boolean draining = version.getMode() == RuleVersionMode.DRAINING;
-        Live l = live(entry.getRuleId(), version);
-        NFAState state = l.nfaState.value();
-        if (state == null) {
-          if (draining || events == null) {
-            continue;
-          }
-          state = l.nfa.createInitialNFAState();
+        first = l.start.firstStarting(events, timestamp, emitter);
+        if (first < 0) {
+          continue;
         }
-        if (draining) {
-          stopStartingMatches(l, state);
-        }
-        if (events != null) {
+        state = l.nfa.createInitialNFAState();
+      }
+      if (r.draining()) {
+        stopStartingMatches(l, state);
+      }
+      if (events != null) {
+        if (!fresh) {
           advance(l, state, timestamp, emitter);
-          for (GenericRecord event : events) {
-            process(l, state, event, timestamp, emitter);
-          }
         }
-        if (timestamp >= watermark) {
-          advance(l, state, watermark, emitter);
+        for (int i = first; i < events.size(); i++) {
+          process(l, state, events.get(i), timestamp, emitter);
         }
-        save(l, state, draining);
+      }
+      if (timestamp >= watermark) {
+        advance(l, state, watermark, emitter);
+      }
+      if (save(l, state, fresh)) {
+        keep.add(l.key);
+      }
+    }
+    if (!keep.equals(had == null ? List.of() : had)) {
+      if (keep.isEmpty()) {
+        withState.clear();
+      } else {
+        withState.update(keep);
       }
     }
     if (events != null) {
@@ -293,7 +325,11 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     }
   }
 
-  private static void save(Live l, NFAState state, boolean draining) throws Exception {
+  /**
+   * Stores a version's NFA state for the current key, or drops all its state when only the start
+   * state is left; returns whether the key keeps state for the version.
+   */
+  private static boolean save(Live l, NFAState state, boolean fresh) throws Exception {
     boolean idle = state.getCompletedMatches().isEmpty();
     for (ComputationState c : state.getPartialMatches()) {
       if (c.getPreviousBufferEntry() != null || !l.startStates.contains(c.getCurrentStateName())) {
@@ -309,10 +345,13 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       for (State keyed : l.states) {
         keyed.clear();
       }
-    } else if (state.isStateChanged()) {
+      return false;
+    }
+    if (fresh || state.isStateChanged()) {
       state.resetStateChanged();
       l.nfaState.update(state);
     }
+    return true;
   }
 
   @Override
@@ -327,6 +366,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
             .setRequestedVersion(command.getVersion())
             .setWatermark(watermark);
     try {
+      running = null;
       apply(command, rules, ctx, watermark, status);
       status.setAccepted(true);
     } catch (RuleException e) {
@@ -450,7 +490,19 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     for (StateDescriptor descriptor : l.descriptors) {
       ctx.applyToKeyedState(descriptor, (KeyedStateFunction) (key, state) -> ((State) state).clear());
     }
-    live.remove(ruleId + "@" + version.getVersion());
+    ctx.applyToKeyedState(
+        withStateDescriptor,
+        (key, state) -> {
+          List<String> keys = state.value();
+          if (keys != null && keys.remove(l.key)) {
+            if (keys.isEmpty()) {
+              state.clear();
+            } else {
+              state.update(keys);
+            }
+          }
+        });
+    live.remove(l.key);
     release(l);
   }
 
@@ -470,7 +522,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       NamespacedStateStore store = new NamespacedStateStore(getRuntimeContext(), "rule/" + versionKey + "/");
       ValueState<NFAState> nfaState = store.getState(new ValueStateDescriptor<>("nfa", new NFAStateSerializer()));
       SharedBuffer<GenericRecord> sharedBuffer = new SharedBuffer<>(store, envelopeSerializer);
-      l = new Live(compiled, nfa, sharedBuffer, nfaState, store);
+      l = new Live(versionKey, compiled, nfa, sharedBuffer, nfaState, store);
       live.put(versionKey, l);
     }
     return l;
@@ -481,23 +533,28 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     l.nfa.close();
   }
 
-  private static boolean hasLiveVersion(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
-    for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
-      for (RuleVersionEntry v : e.getValue().getVersions()) {
-        if (v.getMode() != RuleVersionMode.DISABLED) {
-          return true;
+  /**
+   * The live rule versions, by rule id and then version: the order a key's versions run in, so
+   * alerts come out in the same order on every run. Rebuilt after every rule command (the only
+   * thing that changes the rule set) and after a restore.
+   */
+  private List<Running> running(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
+    if (running == null) {
+      TreeMap<String, RuleSetEntry> byId = new TreeMap<>();
+      for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
+        byId.put(e.getKey(), e.getValue());
+      }
+      List<Running> list = new ArrayList<>();
+      for (RuleSetEntry entry : byId.values()) {
+        for (RuleVersionEntry version : entry.getVersions()) {
+          if (version.getMode() != RuleVersionMode.DISABLED) {
+            list.add(new Running(live(entry.getRuleId(), version), version.getMode() == RuleVersionMode.DRAINING));
+          }
         }
       }
+      running = List.copyOf(list);
     }
-    return false;
-  }
-
-  private static List<RuleSetEntry> sorted(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
-    TreeMap<String, RuleSetEntry> byId = new TreeMap<>();
-    for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
-      byId.put(e.getKey(), e.getValue());
-    }
-    return new ArrayList<>(byId.values());
+    return running;
   }
 
   private static String typeName(GenericRecord envelope) {
