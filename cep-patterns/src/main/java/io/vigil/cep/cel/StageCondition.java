@@ -21,9 +21,11 @@ import org.apache.flink.cep.pattern.conditions.IterativeCondition;
  * earlier stage costs no state access. A condition that fails while evaluating (for example {@code
  * first(small)} while {@code small} is still empty) is false: a rule can never fail the job.
  *
- * <p>A condition that reads no stage is a pure function of the event, and Flink's NFA tests the
- * same event against the same condition once per partial match (and the rule engine once more
- * before creating any state), so it remembers its last event and result.
+ * <p>A condition is a pure function of the event and the partial match, and Flink's NFA often tests
+ * the same pair twice in a row (a stage's take condition, then its negation as the stage's ignore
+ * condition, within one context per partial match), or the same event against a condition that
+ * reads no stage once per partial match; so it remembers its last result, keyed by the identity
+ * of the event and, for a condition that reads stages, of the context (the partial match).
  */
 public final class StageCondition extends IterativeCondition<GenericRecord> {
 
@@ -34,8 +36,8 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
   private final transient Set<String> stages;
   private transient Last last;
 
-  /** The last envelope tested and the result, as one object so a reader sees a consistent pair. */
-  private record Last(GenericRecord envelope, boolean result) {}
+  /** The last test and its result, as one object so a reader sees a consistent triple. */
+  private record Last(GenericRecord envelope, Context<GenericRecord> context, boolean result) {}
 
   public StageCondition(String eventType, CompiledExpression expression) {
     this.eventType = eventType;
@@ -50,16 +52,14 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
 
   @Override
   public boolean filter(GenericRecord envelope, Context<GenericRecord> ctx) throws Exception {
-    if (stages.isEmpty()) {
-      Last l = last;
-      if (l != null && l.envelope() == envelope) {
-        return l.result();
-      }
-      boolean result = evaluate(envelope, ctx);
-      last = new Last(envelope, result);
-      return result;
+    Context<GenericRecord> partialMatch = stages.isEmpty() ? null : ctx;
+    Last l = last;
+    if (l != null && l.envelope() == envelope && l.context() == partialMatch) {
+      return l.result();
     }
-    return evaluate(envelope, ctx);
+    boolean result = evaluate(envelope, ctx);
+    last = new Last(envelope, partialMatch, result);
+    return result;
   }
 
   private boolean evaluate(GenericRecord envelope, Context<GenericRecord> ctx) throws Exception {
