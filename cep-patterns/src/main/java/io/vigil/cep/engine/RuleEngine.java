@@ -67,7 +67,18 @@ import org.apache.flink.util.OutputTag;
  * the last), so a rule matches exactly what a static {@code CEP.pattern(...)} job matches. Unlike
  * {@code CepOperator}, which re-sorts a key's whole buffer on every timer, each buffered timestamp
  * has its own event-time timer and the timer service fires them in order, so a backlog costs
- * O(log n) per event.
+ * O(log n) per event. The timer of a key's last buffered timestamp also advances to the watermark
+ * (a separate timer at the watermark only when more events of the key wait behind it).
+ *
+ * <p><b>Cost per rule.</b> A key keeps state for a rule version only while it has a partial match
+ * of it; one keyed record lists those versions, so a version the key holds nothing for costs no
+ * state access. For such a version the engine runs the NFA only if one of the timestamp's events
+ * can start a match: passes a take condition reachable from the start state ({@link StartFilter};
+ * conditions are pure, and with no partial match they see no earlier events). Skipping the others
+ * is exact, since the NFA, given such an event, leaves nothing but its start state, which the
+ * engine drops anyway. So an event costs a rule version nothing unless the key has a partial match
+ * of it or the event starts one; with many rules that mostly do not apply to an event, the cost
+ * grows with the rules that do, not with the rule count.
  *
  * <p><b>Rule changes</b> take effect on each parallel instance at the watermark it has when the
  * command arrives ({@code RuleStatus.watermark}): events after it go to the new state of the rule.
@@ -232,6 +243,15 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
     long watermark = ctx.timerService().currentWatermark();
     List<GenericRecord> events = buffer.get(timestamp);
+    if (events != null) {
+      buffer.remove(timestamp);
+    }
+    // Like CepOperator, advance to the watermark after the last buffered timestamp before it. A
+    // timer without events (a window's end) advances only to the watermark, never to its own
+    // time: with a skip strategy, when a timeout is noticed decides which held match is released
+    // first. With nothing left in the buffer this is the key's last timer with events before the
+    // watermark, so it advances now instead of leaving that to a timer at the watermark.
+    boolean toWatermark = timestamp >= watermark || buffer.isEmpty();
     List<String> had = withState.value();
     Collection<String> stored = had == null ? List.of() : had.size() > 8 ? new HashSet<>(had) : had;
     List<String> keep = new ArrayList<>();
@@ -263,7 +283,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
           process(l, state, events.get(i), timestamp, emitter);
         }
       }
-      if (timestamp >= watermark) {
+      if (toWatermark) {
         advance(l, state, watermark, emitter);
       }
       if (save(l, state, fresh)) {
@@ -277,14 +297,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         withState.update(keep);
       }
     }
-    if (events != null) {
-      buffer.remove(timestamp);
-    }
-    if (timestamp < watermark) {
-      // Like CepOperator, advance to the watermark after the last buffered timestamp before it;
-      // timers fire in order, so this one runs after all of them. A timer without events (a
-      // window's end) advances only to the watermark, never to its own time: with a skip
-      // strategy, when a timeout is noticed decides which held match is released first.
+    if (!toWatermark) {
+      // Timers fire in order, so this one runs after every buffered timestamp up to the watermark.
       ctx.timerService().registerEventTimeTimer(watermark);
     }
   }
