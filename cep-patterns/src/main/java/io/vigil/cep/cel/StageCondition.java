@@ -62,6 +62,24 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
     return result;
   }
 
+  /**
+   * Whether this condition is false for {@code envelope} whatever the partial match, judged only
+   * by cheap necessary conditions: the event type, and the string fields the expression requires
+   * to equal a literal ({@link CompiledExpression#requiredEquals}). False means "maybe".
+   */
+  public boolean excludes(GenericRecord envelope) {
+    GenericRecord event = Envelopes.event(envelope);
+    if (!event.getSchema().getName().equals(eventType)) {
+      return true;
+    }
+    for (Map.Entry<String, String> required : expression.requiredEquals().entrySet()) {
+      if (!required.getValue().equals(CelValues.value(event.get(required.getKey())))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private boolean evaluate(GenericRecord envelope, Context<GenericRecord> ctx) throws Exception {
     GenericRecord event = Envelopes.event(envelope);
     if (!event.getSchema().getName().equals(eventType)) {

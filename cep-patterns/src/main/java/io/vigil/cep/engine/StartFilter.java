@@ -1,14 +1,20 @@
 package io.vigil.cep.engine;
 
+import io.vigil.cep.cel.StageCondition;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.cep.nfa.NFA;
 import org.apache.flink.cep.nfa.State;
 import org.apache.flink.cep.nfa.StateTransition;
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
+import org.apache.flink.cep.pattern.conditions.RichAndCondition;
+import org.apache.flink.cep.pattern.conditions.RichOrCondition;
 import org.apache.flink.cep.time.TimerService;
 
 /**
@@ -25,17 +31,38 @@ import org.apache.flink.cep.time.TimerService;
  * buffer entry), so each condition is a function of the event and its timestamp alone. A
  * condition that throws counts as "may start", so the NFA evaluates it again and fails as it would
  * have.
+ *
+ * <p>Before evaluating any CEL, an event is checked against every take condition reachable from
+ * a start state through {@code PROCEED} edges (whatever their conditions): if each of them
+ * excludes the event by its type or a required string field value ({@link
+ * StageCondition#excludes}), no match can start. With many rules written for different sites,
+ * devices or event kinds, this makes a rule that does not apply to an event cost a field lookup.
  */
 final class StartFilter {
 
   private final List<State<GenericRecord>> starts = new ArrayList<>();
   private final StartContext context = new StartContext();
   private final Deque<State<GenericRecord>> pending = new ArrayDeque<>();
+  private final List<IterativeCondition<GenericRecord>> takes = new ArrayList<>();
 
   StartFilter(NFA<GenericRecord> nfa) {
     for (State<GenericRecord> s : nfa.getStates()) {
       if (s.isStart()) {
         starts.add(s);
+      }
+    }
+    Set<State<GenericRecord>> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    pending.addAll(starts);
+    while (!pending.isEmpty()) {
+      State<GenericRecord> s = pending.pop();
+      if (seen.add(s)) {
+        for (StateTransition<GenericRecord> t : s.getStateTransitions()) {
+          switch (t.getAction()) {
+            case TAKE -> takes.add(t.getCondition());
+            case PROCEED -> pending.push(t.getTargetState());
+            case IGNORE -> { }
+          }
+        }
       }
     }
   }
@@ -53,6 +80,9 @@ final class StartFilter {
   }
 
   private boolean mayStart(GenericRecord event) {
+    if (excludedByEveryTake(event)) {
+      return false;
+    }
     pending.clear();
     pending.addAll(starts);
     while (!pending.isEmpty()) {
@@ -73,6 +103,29 @@ final class StartFilter {
           }
         }
       }
+    }
+    return false;
+  }
+
+  private boolean excludedByEveryTake(GenericRecord event) {
+    for (IterativeCondition<GenericRecord> take : takes) {
+      if (!excludes(take, event)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether {@code condition} is surely false for {@code event}; false when unsure. */
+  private static boolean excludes(IterativeCondition<GenericRecord> condition, GenericRecord event) {
+    if (condition instanceof StageCondition stage) {
+      return stage.excludes(event);
+    }
+    if (condition instanceof RichAndCondition<GenericRecord> and) {
+      return excludes(and.getLeft(), event) || excludes(and.getRight(), event);
+    }
+    if (condition instanceof RichOrCondition<GenericRecord> or) {
+      return excludes(or.getLeft(), event) && excludes(or.getRight(), event);
     }
     return false;
   }

@@ -39,8 +39,9 @@ import org.apache.flink.util.Collector;
  * <p>Two rule sets. "Overlapping": rule {@code i} starts on {@code temperature > 20 + i % 10},
  * which 25% to 70% of all readings pass, so every rule holds partial matches for most keys (the
  * worst case for the engine: no rule can be skipped). "Selective": rule {@code i} starts only on
- * readings from site {@code i} (of 100 sites), as rules written for different devices, sites or
- * event kinds do; most events start nothing in most rules.
+ * readings from site {@code i} (of 100; each device is at one site), as rules written for
+ * different sites, device groups or event kinds do: most events start nothing in most rules, and
+ * a key holds partial matches of at most one rule.
  *
  * <p>Not a test (no timing is asserted); after {@code mvn -pl cep-patterns -am test-compile}, run
  * it with the module's test classpath, for example:
@@ -92,14 +93,14 @@ public final class RuleEngineBenchmark {
 
   private static List<GenericRecord> events(int count) {
     Random r = new Random(1);
-    Random sites = new Random(2);
     List<GenericRecord> out = new ArrayList<>(count);
     long time = Instant.parse("2026-01-01T00:00:00Z").toEpochMilli();
     for (int i = 0; i < count; i++) {
       time += 10;
-      String device = "d" + r.nextInt(DEVICES);
+      int d = r.nextInt(DEVICES);
+      String device = "d" + d;
       SensorReading reading =
-          SensorReading.newBuilder().setEventId("e" + i).setDeviceId(device).setSite("s" + sites.nextInt(SITES))
+          SensorReading.newBuilder().setEventId("e" + i).setDeviceId(device).setSite("s" + d % SITES)
               .setEventTime(Instant.ofEpochMilli(time)).setTemperature(15 + r.nextInt(20)).setHumidity(40).setBattery(90)
               .setStatus(DeviceStatus.OK).setFirmware("1").build();
       out.add(TestEvents.envelope(ENVELOPE, reading, device, time));
