@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
 
@@ -73,7 +74,8 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
       return true;
     }
     for (Map.Entry<String, String> required : expression.requiredEquals().entrySet()) {
-      if (!required.getValue().equals(CelValues.value(event.get(required.getKey())))) {
+      Schema.Field field = event.getSchema().getField(required.getKey());
+      if (field != null && !required.getValue().equals(CelValues.value(event.get(field.pos())))) {
         return true;
       }
     }

@@ -75,8 +75,9 @@ import org.apache.flink.util.OutputTag;
  * state access. For such a version the engine runs the NFA only if one of the timestamp's events
  * can start a match: passes a take condition reachable from the start state ({@link StartFilter};
  * conditions are pure, and with no partial match they see no earlier events). Skipping the others
- * is exact, since the NFA, given such an event, leaves nothing but its start state, which the
- * engine drops anyway. So an event costs a rule version nothing unless the key has a partial match
+ * is exact, since the NFA, given such an event, leaves nothing but its start state (renumbered,
+ * which shifts every later version number alike), and the engine drops a key's state for a version
+ * when nothing else is left. So an event costs a rule version nothing unless the key has a partial match
  * of it or the event starts one; with many rules that mostly do not apply to an event, the cost
  * grows with the rules that do, not with the rule count.
  *
@@ -126,7 +127,6 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   public static final AvroTypeInfo<Alert> ALERT_TYPE = new AvroTypeInfo<>(Alert.class);
 
   static final String STAGE = "rules";
-
 
   private final String envelopeSchemaJson;
   private final String keyField;
@@ -340,8 +340,9 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   }
 
   /**
-   * Stores a version's NFA state for the current key, or drops all its state when only the start
-   * state is left; returns whether the key keeps state for the version.
+   * Stores a version's NFA state for the current key (always when {@code fresh}, created for this
+   * timer and not stored yet), or drops all its state when only the start state is left; returns
+   * whether the key keeps state for the version.
    */
   private static boolean save(Live l, NFAState state, boolean fresh) throws Exception {
     boolean idle = state.getCompletedMatches().isEmpty();
