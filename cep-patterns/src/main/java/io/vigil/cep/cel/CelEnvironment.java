@@ -8,6 +8,9 @@ import dev.cel.common.CelIssue;
 import dev.cel.common.CelOptions;
 import dev.cel.common.CelOverloadDecl;
 import dev.cel.common.CelValidationException;
+import dev.cel.common.Operator;
+import dev.cel.common.ast.CelConstant;
+import dev.cel.common.ast.CelExpr;
 import dev.cel.common.ast.CelReference;
 import dev.cel.common.types.CelType;
 import dev.cel.common.types.CelTypeProvider;
@@ -23,6 +26,7 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelFunctionBinding;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,6 +94,7 @@ public final class CelEnvironment {
 
   private final CelCompiler compiler;
   private final Set<String> stageVariables = new HashSet<>();
+  private final Set<String> stringFields = new HashSet<>();
 
   /**
    * An environment for conditions on events of {@code current} (null for expressions that see no
@@ -106,6 +111,9 @@ public final class CelEnvironment {
     if (current != null) {
       for (Schema.Field f : current.getFields()) {
         celType(f.schema()).ifPresent(t -> builder.addVar(f.name(), t));
+        celType(f.schema())
+            .filter(t -> t.equals(SimpleType.STRING) || t.equals(NullableType.create(SimpleType.STRING)))
+            .ifPresent(t -> stringFields.add(f.name()));
       }
       builder.addVar("event", struct(current, structs));
     }
@@ -151,7 +159,9 @@ public final class CelEnvironment {
           used.add(ref.name());
         }
       }
-      return new CompiledExpression(expression, RUNTIME.createProgram(ast), Set.copyOf(used));
+      Map<String, String> required = new HashMap<>();
+      requiredEqualities(ast, ast.getExpr(), required);
+      return new CompiledExpression(expression, RUNTIME.createProgram(ast), Set.copyOf(used), Map.copyOf(required));
     } catch (CelValidationException e) {
       StringBuilder message = new StringBuilder();
       for (CelIssue issue : e.getErrors()) {
@@ -167,6 +177,38 @@ public final class CelEnvironment {
       throw new IllegalArgumentException(message.toString(), e);
     } catch (dev.cel.common.CelException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Collects the {@code field == 'literal'} terms (either way round) of {@code expr}'s top-level
+   * conjunction that compare a string field of the current event: the expression can hold only
+   * for an event whose field has that value. A field compared with two different literals keeps
+   * one; either is necessary.
+   */
+  private void requiredEqualities(CelAbstractSyntaxTree ast, CelExpr expr, Map<String, String> out) {
+    if (expr.exprKind().getKind() != CelExpr.ExprKind.Kind.CALL) {
+      return;
+    }
+    CelExpr.CelCall call = expr.call();
+    if (call.target().isPresent() || call.args().size() != 2) {
+      return;
+    }
+    if (call.function().equals(Operator.LOGICAL_AND.getFunction())) {
+      requiredEqualities(ast, call.args().get(0), out);
+      requiredEqualities(ast, call.args().get(1), out);
+    } else if (call.function().equals(Operator.EQUALS.getFunction())) {
+      for (int i = 0; i < 2; i++) {
+        CelExpr field = call.args().get(i);
+        CelExpr literal = call.args().get(1 - i);
+        if (field.exprKind().getKind() == CelExpr.ExprKind.Kind.IDENT
+            && stringFields.contains(field.ident().name())
+            && ast.getReference(field.id()).map(r -> r.name().equals(field.ident().name())).orElse(false)
+            && literal.exprKind().getKind() == CelExpr.ExprKind.Kind.CONSTANT
+            && literal.constant().getKind() == CelConstant.Kind.STRING_VALUE) {
+          out.put(field.ident().name(), literal.constant().stringValue());
+        }
+      }
     }
   }
 

@@ -7,7 +7,9 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
 
@@ -19,6 +21,12 @@ import org.apache.flink.cep.pattern.conditions.IterativeCondition;
  * IterativeCondition.Context#getEventsForPattern}) and only those, so a condition that reads no
  * earlier stage costs no state access. A condition that fails while evaluating (for example {@code
  * first(small)} while {@code small} is still empty) is false: a rule can never fail the job.
+ *
+ * <p>A condition is a pure function of the event and the partial match, and Flink's NFA often tests
+ * the same pair twice in a row (a stage's take condition, then its negation as the stage's ignore
+ * condition, within one context per partial match), or the same event against a condition that
+ * reads no stage once per partial match; so it remembers its last result, keyed by the identity
+ * of the event and, for a condition that reads stages, of the context (the partial match).
  */
 public final class StageCondition extends IterativeCondition<GenericRecord> {
 
@@ -27,6 +35,10 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
   private final String eventType;
   private final transient CompiledExpression expression;
   private final transient Set<String> stages;
+  private transient Last last;
+
+  /** The last test and its result, as one object so a reader sees a consistent triple. */
+  private record Last(GenericRecord envelope, Context<GenericRecord> context, boolean result) {}
 
   public StageCondition(String eventType, CompiledExpression expression) {
     this.eventType = eventType;
@@ -41,22 +53,63 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
 
   @Override
   public boolean filter(GenericRecord envelope, Context<GenericRecord> ctx) throws Exception {
+    Context<GenericRecord> partialMatch = stages.isEmpty() ? null : ctx;
+    Last l = last;
+    if (l != null && l.envelope() == envelope && l.context() == partialMatch) {
+      return l.result();
+    }
+    boolean result = evaluate(envelope, ctx);
+    last = new Last(envelope, partialMatch, result);
+    return result;
+  }
+
+  /**
+   * Whether this condition is false for {@code envelope} whatever the partial match, judged only
+   * by cheap necessary conditions: the event type, and the string fields the expression requires
+   * to equal a literal ({@link CompiledExpression#requiredEquals}). False means "maybe".
+   */
+  public boolean excludes(GenericRecord envelope) {
+    GenericRecord event = Envelopes.event(envelope);
+    if (!event.getSchema().getName().equals(eventType)) {
+      return true;
+    }
+    for (Map.Entry<String, String> required : expression.requiredEquals().entrySet()) {
+      Schema.Field field = event.getSchema().getField(required.getKey());
+      if (field != null && !required.getValue().equals(CelValues.value(event.get(field.pos())))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean evaluate(GenericRecord envelope, Context<GenericRecord> ctx) throws Exception {
     GenericRecord event = Envelopes.event(envelope);
     if (!event.getSchema().getName().equals(eventType)) {
       return false;
     }
     Map<String, Object> fields = CelValues.cachedFields(event);
-    Map<String, Object> activation = new HashMap<>(fields);
-    activation.put("event", fields);
+    Map<String, Object> stageValues = stages.isEmpty() ? Map.of() : new HashMap<>();
     for (String stage : stages) {
       List<GenericRecord> events = new ArrayList<>();
       for (GenericRecord matched : ctx.getEventsForPattern(stage)) {
         events.add(Envelopes.event(matched));
       }
-      CelValues.putStage(activation, stage, events, expression.stageVariables());
+      CelValues.putStage(stageValues, stage, events, expression.stageVariables());
     }
     try {
-      return Boolean.TRUE.equals(expression.eval(activation));
+      // A resolver rather than a map: CEL copies a map activation on every evaluation. Stage
+      // variables shadow "event", which shadows the event's fields (the compiler rejects names
+      // that would clash).
+      Object result =
+          expression.eval(
+              name -> {
+                Object value = stageValues.get(name);
+                if (value == null) {
+                  value = "event".equals(name) ? fields : fields.get(name);
+                }
+                return Optional.ofNullable(value);
+              });
+      return Boolean.TRUE.equals(result);
     } catch (CelEvaluationException e) {
       return false;
     }

@@ -33,6 +33,17 @@ import org.apache.avro.generic.GenericRecord;
  */
 public final class Alerts {
 
+  /** One digest per thread: looking up the algorithm costs more than hashing an alert's identity. */
+  private static final ThreadLocal<MessageDigest> SHA_256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("SHA-256 is required of every JVM", e);
+            }
+          });
+
   private Alerts() {}
 
   /** The alert for a match ({@code time} = the last event's time) or a timeout ({@code time} = expiry). */
@@ -154,11 +165,6 @@ public final class Alerts {
   }
 
   static String sha256(String text) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required of every JVM", e);
-    }
+    return HexFormat.of().formatHex(SHA_256.get().digest(text.getBytes(StandardCharsets.UTF_8)));
   }
 }

@@ -67,7 +67,19 @@ import org.apache.flink.util.OutputTag;
  * the last), so a rule matches exactly what a static {@code CEP.pattern(...)} job matches. Unlike
  * {@code CepOperator}, which re-sorts a key's whole buffer on every timer, each buffered timestamp
  * has its own event-time timer and the timer service fires them in order, so a backlog costs
- * O(log n) per event.
+ * O(log n) per event. The timer of a key's last buffered timestamp also advances to the watermark
+ * (a separate timer at the watermark only when more events of the key wait behind it).
+ *
+ * <p><b>Cost per rule.</b> A key keeps state for a rule version only while it has a partial match
+ * of it; one keyed record lists those versions, so a version the key holds nothing for costs no
+ * state access. For such a version the engine runs the NFA only if one of the timestamp's events
+ * can start a match: passes a take condition reachable from the start state ({@link StartFilter};
+ * conditions are pure, and with no partial match they see no earlier events). Skipping the others
+ * is exact, since the NFA, given such an event, leaves nothing but its start state (renumbered,
+ * which shifts every later version number alike), and the engine drops a key's state for a version
+ * when nothing else is left. So an event costs a rule version nothing unless the key has a partial match
+ * of it or the event starts one; with many rules that mostly do not apply to an event, the cost
+ * grows with the rules that do, not with the rule count.
  *
  * <p><b>Rule changes</b> take effect on each parallel instance at the watermark it has when the
  * command arrives ({@code RuleStatus.watermark}): events after it go to the new state of the rule.
@@ -122,7 +134,14 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   private transient Set<String> eventTypes;
   private transient TypeSerializer<GenericRecord> envelopeSerializer;
   private transient MapState<Long, List<GenericRecord>> buffer;
+  /**
+   * Per key, the rule versions ({@code id@version}) that hold state for it, so a version with
+   * nothing for the key costs no state read.
+   */
+  private transient ValueStateDescriptor<List<String>> withStateDescriptor;
+  private transient ValueState<List<String>> withState;
   private transient Map<String, Live> live;
+  private transient List<Running> running;
 
   /**
    * @param envelopeSchema the input's envelope schema ({@link Envelopes#schema} or {@link
@@ -136,18 +155,22 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
 
   /** A rule version ready to run on this instance: its NFA and its state handles. */
   private static final class Live {
+    final String key;
     final CompiledRule compiled;
     final NFA<GenericRecord> nfa;
+    final StartFilter start;
     final SharedBuffer<GenericRecord> sharedBuffer;
     final ValueState<NFAState> nfaState;
     final List<StateDescriptor<?, ?>> descriptors;
     final List<State> states;
     final Set<String> startStates = new HashSet<>();
 
-    Live(CompiledRule compiled, NFA<GenericRecord> nfa, SharedBuffer<GenericRecord> sharedBuffer,
+    Live(String key, CompiledRule compiled, NFA<GenericRecord> nfa, SharedBuffer<GenericRecord> sharedBuffer,
         ValueState<NFAState> nfaState, NamespacedStateStore store) {
+      this.key = key;
       this.compiled = compiled;
       this.nfa = nfa;
+      this.start = new StartFilter(nfa);
       this.sharedBuffer = sharedBuffer;
       this.nfaState = nfaState;
       this.descriptors = store.descriptors();
@@ -159,6 +182,9 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       }
     }
   }
+
+  /** A live (active or draining) rule version, in the order every key runs them. */
+  private record Running(Live live, boolean draining) {}
 
   @Override
   public void open(OpenContext openContext) throws Exception {
@@ -173,6 +199,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         getRuntimeContext()
             .getMapState(
                 new MapStateDescriptor<>("rule-engine-buffer", Types.LONG, new ListTypeInfo<>(envelopeType)));
+    withStateDescriptor = new ValueStateDescriptor<>("rule-engine-versions-with-state", Types.LIST(Types.STRING));
+    withState = getRuntimeContext().getState(withStateDescriptor);
     live = new HashMap<>();
   }
 
@@ -199,7 +227,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
               "event time " + timestamp + " is not after the rule engine's watermark " + watermark));
       return;
     }
-    if (!hasLiveVersion(ctx.getBroadcastState(RULES))) {
+    if (running(ctx.getBroadcastState(RULES)).isEmpty()) {
       return;
     }
     List<GenericRecord> events = buffer.get(timestamp);
@@ -215,44 +243,62 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<Alert> out) throws Exception {
     long watermark = ctx.timerService().currentWatermark();
     List<GenericRecord> events = buffer.get(timestamp);
-    Emitter emitter = new Emitter(ctx, out);
-    for (RuleSetEntry entry : sorted(ctx.getBroadcastState(RULES))) {
-      for (RuleVersionEntry version : entry.getVersions()) {
-        if (version.getMode() == RuleVersionMode.DISABLED) {
-          continue;
-        }
-        boolean draining = version.getMode() == RuleVersionMode.DRAINING;
-        Live l = live(entry.getRuleId(), version);
-        NFAState state = l.nfaState.value();
-        if (state == null) {
-          if (draining || events == null) {
-            continue;
-          }
-          state = l.nfa.createInitialNFAState();
-        }
-        if (draining) {
-          stopStartingMatches(l, state);
-        }
-        if (events != null) {
-          advance(l, state, timestamp, emitter);
-          for (GenericRecord event : events) {
-            process(l, state, event, timestamp, emitter);
-          }
-        }
-        if (timestamp >= watermark) {
-          advance(l, state, watermark, emitter);
-        }
-        save(l, state, draining);
-      }
-    }
     if (events != null) {
       buffer.remove(timestamp);
     }
-    if (timestamp < watermark) {
-      // Like CepOperator, advance to the watermark after the last buffered timestamp before it;
-      // timers fire in order, so this one runs after all of them. A timer without events (a
-      // window's end) advances only to the watermark, never to its own time: with a skip
-      // strategy, when a timeout is noticed decides which held match is released first.
+    // Like CepOperator, advance to the watermark after the last buffered timestamp before it. A
+    // timer without events (a window's end) advances only to the watermark, never to its own
+    // time: with a skip strategy, when a timeout is noticed decides which held match is released
+    // first. With nothing left in the buffer this is the key's last timer with events before the
+    // watermark, so it advances now instead of leaving that to a timer at the watermark.
+    boolean toWatermark = timestamp >= watermark || buffer.isEmpty();
+    List<String> had = withState.value();
+    Collection<String> stored = had == null ? List.of() : had.size() > 8 ? new HashSet<>(had) : had;
+    List<String> keep = new ArrayList<>();
+    Emitter emitter = new Emitter(ctx, out);
+    for (Running r : running(ctx.getBroadcastState(RULES))) {
+      Live l = r.live();
+      NFAState state = stored.contains(l.key) ? l.nfaState.value() : null;
+      boolean fresh = state == null;
+      int first = 0;
+      if (fresh) {
+        // The key has nothing for this version: only an event that can start a match changes that.
+        if (r.draining() || events == null) {
+          continue;
+        }
+        first = l.start.firstStarting(events, timestamp, emitter);
+        if (first < 0) {
+          continue;
+        }
+        state = l.nfa.createInitialNFAState();
+      }
+      if (r.draining()) {
+        stopStartingMatches(l, state);
+      }
+      if (events != null) {
+        if (!fresh) {
+          advance(l, state, timestamp, emitter);
+        }
+        for (int i = first; i < events.size(); i++) {
+          process(l, state, events.get(i), timestamp, emitter);
+        }
+      }
+      if (toWatermark) {
+        advance(l, state, watermark, emitter);
+      }
+      if (save(l, state, fresh)) {
+        keep.add(l.key);
+      }
+    }
+    if (!keep.equals(had == null ? List.of() : had)) {
+      if (keep.isEmpty()) {
+        withState.clear();
+      } else {
+        withState.update(keep);
+      }
+    }
+    if (!toWatermark) {
+      // Timers fire in order, so this one runs after every buffered timestamp up to the watermark.
       ctx.timerService().registerEventTimeTimer(watermark);
     }
   }
@@ -293,7 +339,12 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     }
   }
 
-  private static void save(Live l, NFAState state, boolean draining) throws Exception {
+  /**
+   * Stores a version's NFA state for the current key (always when {@code fresh}, created for this
+   * timer and not stored yet), or drops all its state when only the start state is left; returns
+   * whether the key keeps state for the version.
+   */
+  private static boolean save(Live l, NFAState state, boolean fresh) throws Exception {
     boolean idle = state.getCompletedMatches().isEmpty();
     for (ComputationState c : state.getPartialMatches()) {
       if (c.getPreviousBufferEntry() != null || !l.startStates.contains(c.getCurrentStateName())) {
@@ -309,10 +360,13 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       for (State keyed : l.states) {
         keyed.clear();
       }
-    } else if (state.isStateChanged()) {
+      return false;
+    }
+    if (fresh || state.isStateChanged()) {
       state.resetStateChanged();
       l.nfaState.update(state);
     }
+    return true;
   }
 
   @Override
@@ -327,6 +381,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
             .setRequestedVersion(command.getVersion())
             .setWatermark(watermark);
     try {
+      running = null;
       apply(command, rules, ctx, watermark, status);
       status.setAccepted(true);
     } catch (RuleException e) {
@@ -450,7 +505,19 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     for (StateDescriptor descriptor : l.descriptors) {
       ctx.applyToKeyedState(descriptor, (KeyedStateFunction) (key, state) -> ((State) state).clear());
     }
-    live.remove(ruleId + "@" + version.getVersion());
+    ctx.applyToKeyedState(
+        withStateDescriptor,
+        (key, state) -> {
+          List<String> keys = state.value();
+          if (keys != null && keys.remove(l.key)) {
+            if (keys.isEmpty()) {
+              state.clear();
+            } else {
+              state.update(keys);
+            }
+          }
+        });
+    live.remove(l.key);
     release(l);
   }
 
@@ -470,7 +537,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       NamespacedStateStore store = new NamespacedStateStore(getRuntimeContext(), "rule/" + versionKey + "/");
       ValueState<NFAState> nfaState = store.getState(new ValueStateDescriptor<>("nfa", new NFAStateSerializer()));
       SharedBuffer<GenericRecord> sharedBuffer = new SharedBuffer<>(store, envelopeSerializer);
-      l = new Live(compiled, nfa, sharedBuffer, nfaState, store);
+      l = new Live(versionKey, compiled, nfa, sharedBuffer, nfaState, store);
       live.put(versionKey, l);
     }
     return l;
@@ -481,23 +548,28 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     l.nfa.close();
   }
 
-  private static boolean hasLiveVersion(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
-    for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
-      for (RuleVersionEntry v : e.getValue().getVersions()) {
-        if (v.getMode() != RuleVersionMode.DISABLED) {
-          return true;
+  /**
+   * The live rule versions, by rule id and then version: the order a key's versions run in, so
+   * alerts come out in the same order on every run. Rebuilt after every rule command (the only
+   * thing that changes the rule set) and after a restore.
+   */
+  private List<Running> running(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
+    if (running == null) {
+      TreeMap<String, RuleSetEntry> byId = new TreeMap<>();
+      for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
+        byId.put(e.getKey(), e.getValue());
+      }
+      List<Running> list = new ArrayList<>();
+      for (RuleSetEntry entry : byId.values()) {
+        for (RuleVersionEntry version : entry.getVersions()) {
+          if (version.getMode() != RuleVersionMode.DISABLED) {
+            list.add(new Running(live(entry.getRuleId(), version), version.getMode() == RuleVersionMode.DRAINING));
+          }
         }
       }
+      running = List.copyOf(list);
     }
-    return false;
-  }
-
-  private static List<RuleSetEntry> sorted(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
-    TreeMap<String, RuleSetEntry> byId = new TreeMap<>();
-    for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
-      byId.put(e.getKey(), e.getValue());
-    }
-    return new ArrayList<>(byId.values());
+    return running;
   }
 
   private static String typeName(GenericRecord envelope) {

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.IntFunction;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
@@ -20,6 +21,10 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.cep.functions.PatternProcessFunction;
 import org.apache.flink.cep.operator.CepOperator;
 import org.apache.flink.formats.avro.typeutils.GenericRecordAvroTypeInfo;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -27,26 +32,38 @@ import org.apache.flink.util.Collector;
 
 /**
  * Throughput of the dynamic rule engine with 1, 10 and 100 active rules, and of Flink's static
- * {@link CepOperator} running the same single rule, each driven through an operator harness (heap
- * state, one thread, no network): events/s for a steady stream (a watermark every 100 events) and
- * for a catch-up backlog (every event buffered, then one watermark). Not a test (no timing is
- * asserted); after {@code mvn -pl cep-patterns -am test-compile}, run it with the module's test
- * classpath, for example:
+ * {@link CepOperator} running the same single rule, each driven through an operator harness (one
+ * thread, no network), on heap state and on RocksDB: events/s for a steady stream (a watermark
+ * every 100 events) and for a catch-up backlog (every event buffered, then one watermark).
+ *
+ * <p>Two rule sets. "Overlapping": rule {@code i} starts on {@code temperature > 20 + i % 10},
+ * which 25% to 70% of all readings pass, so every rule holds partial matches for most keys (the
+ * worst case for the engine: no rule can be skipped). "Selective": rule {@code i} starts only on
+ * readings from site {@code i} (of 100; each device is at one site), as rules written for
+ * different sites, device groups or event kinds do: most events start nothing in most rules, and
+ * a key holds partial matches of at most one rule.
+ *
+ * <p>Not a test (no timing is asserted); after {@code mvn -pl cep-patterns -am test-compile}, run
+ * it with the module's test classpath, for example:
  *
  * <pre>
- * mvn -q -pl cep-patterns dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=cp.txt
+ * mvn -q -o -pl cep-patterns dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=$PWD/cp.txt
  * java -cp "schemas/target/classes:functions/target/classes:cep-patterns/target/classes:cep-patterns/target/test-classes:$(cat cp.txt)" \
- *     io.vigil.cep.engine.RuleEngineBenchmark 50000
+ *     io.vigil.cep.engine.RuleEngineBenchmark 50000 heap,rocksdb
  * </pre>
+ *
+ * The first argument is the number of events for the 1-rule runs (fewer for the slower runs: see
+ * the table's "events" column); the second the state backends to measure.
  */
 public final class RuleEngineBenchmark {
 
   private static final Schema ENVELOPE = Envelopes.schema(SensorReading.getClassSchema());
   private static final int DEVICES = 500;
+  private static final int SITES = 100;
 
   private RuleEngineBenchmark() {}
 
-  private static String rule(int i) {
+  private static String rule(int i, String start) {
     return """
         id: bench-%d
         version: 1
@@ -57,11 +74,21 @@ public final class RuleEngineBenchmark {
         afterMatch: skip-past-last-event
         pattern:
           - name: warm
-            where: temperature > %d.0
+            where: "%s"
           - name: hot
             after: followedBy
             where: temperature > first(warm).temperature + 5.0
-        """.formatted(i, 20 + i % 10);
+        """.formatted(i, start);
+  }
+
+  /** Rule {@code i} of the overlapping set. */
+  private static String overlapping(int i) {
+    return rule(i, "temperature > %d.0".formatted(20 + i % 10));
+  }
+
+  /** Rule {@code i} of the selective set. */
+  private static String selective(int i) {
+    return rule(i, "site == 's%d' && temperature > 20.0".formatted(i % SITES));
   }
 
   private static List<GenericRecord> events(int count) {
@@ -70,10 +97,12 @@ public final class RuleEngineBenchmark {
     long time = Instant.parse("2026-01-01T00:00:00Z").toEpochMilli();
     for (int i = 0; i < count; i++) {
       time += 10;
-      String device = "d" + r.nextInt(DEVICES);
+      int d = r.nextInt(DEVICES);
+      String device = "d" + d;
       SensorReading reading =
-          SensorReading.newBuilder().setEventId("e" + i).setDeviceId(device).setSite("s").setEventTime(Instant.ofEpochMilli(time))
-              .setTemperature(15 + r.nextInt(20)).setHumidity(40).setBattery(90).setStatus(DeviceStatus.OK).setFirmware("1").build();
+          SensorReading.newBuilder().setEventId("e" + i).setDeviceId(device).setSite("s" + d % SITES)
+              .setEventTime(Instant.ofEpochMilli(time)).setTemperature(15 + r.nextInt(20)).setHumidity(40).setBattery(90)
+              .setStatus(DeviceStatus.OK).setFirmware("1").build();
       out.add(TestEvents.envelope(ENVELOPE, reading, device, time));
     }
     return out;
@@ -86,6 +115,14 @@ public final class RuleEngineBenchmark {
   }
 
   private static double run(List<GenericRecord> events, boolean backlog, Target target) throws Exception {
+    // One event of another key first, so that compiling rules and creating their state (lazy, on
+    // first use) is not timed.
+    long first = Envelopes.eventTime(events.get(0));
+    SensorReading reading =
+        SensorReading.newBuilder().setEventId("warm-up").setDeviceId("warm-up").setSite("s").setEventTime(Instant.ofEpochMilli(first - 1_000))
+            .setTemperature(0).setHumidity(40).setBattery(90).setStatus(DeviceStatus.OK).setFirmware("1").build();
+    target.element(TestEvents.envelope(ENVELOPE, reading, "warm-up", first - 1_000), first - 1_000);
+    target.watermark(first - 500);
     long start = System.nanoTime();
     for (int i = 0; i < events.size(); i++) {
       long time = Envelopes.eventTime(events.get(i));
@@ -98,10 +135,22 @@ public final class RuleEngineBenchmark {
     return events.size() / ((System.nanoTime() - start) / 1e9);
   }
 
-  private static double engine(int rules, List<GenericRecord> events, boolean backlog) throws Exception {
-    try (KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h = TestEvents.harness(ENVELOPE, "deviceId")) {
+  private static StateBackend backend(String name) {
+    return name.equals("rocksdb") ? new EmbeddedRocksDBStateBackend() : new HashMapStateBackend();
+  }
+
+  private static double engine(
+      String backend, int rules, IntFunction<String> ruleSet, List<GenericRecord> events, boolean backlog) throws Exception {
+    try (KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h =
+        new KeyedBroadcastOperatorTestHarness<>(
+            new CoBroadcastWithKeyedOperator<>(new RuleEngine(ENVELOPE, "deviceId"), List.of(RuleEngine.RULES)),
+            TestEvents.KEY, Types.STRING, 1, 1, 0)) {
+      h.setStateBackend(backend(backend));
+      h.setup();
+      h.open();
+      h.processBroadcastWatermark(Long.MAX_VALUE);
       for (int i = 0; i < rules; i++) {
-        h.processBroadcastElement(TestEvents.command(RuleAction.ADD, rule(i)), 0);
+        h.processBroadcastElement(TestEvents.command(RuleAction.ADD, ruleSet.apply(i)), 0);
       }
       return run(events, backlog, new Target() {
         @Override
@@ -118,8 +167,8 @@ public final class RuleEngineBenchmark {
     }
   }
 
-  private static double flinkCep(List<GenericRecord> events, boolean backlog) throws Exception {
-    CompiledRule compiled = RuleCompiler.compile(rule(0));
+  private static double flinkCep(String backend, List<GenericRecord> events, boolean backlog) throws Exception {
+    CompiledRule compiled = RuleCompiler.compile(overlapping(0));
     CepOperator<GenericRecord, String, String> operator =
         new CepOperator<>(
             new GenericRecordAvroTypeInfo(ENVELOPE).createSerializer(new SerializerConfigImpl()),
@@ -136,6 +185,7 @@ public final class RuleEngineBenchmark {
             null);
     try (KeyedOneInputStreamOperatorTestHarness<String, GenericRecord, String> h =
         new KeyedOneInputStreamOperatorTestHarness<>(operator, TestEvents.KEY, Types.STRING)) {
+      h.setStateBackend(backend(backend));
       h.open();
       return run(events, backlog, new Target() {
         @Override
@@ -153,19 +203,41 @@ public final class RuleEngineBenchmark {
   }
 
   public static void main(String[] args) throws Exception {
-    int count = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+    int count = args.length > 0 ? Integer.parseInt(args[0]) : 50_000;
+    String[] backends = (args.length > 1 ? args[1] : "heap,rocksdb").split(",");
     List<GenericRecord> events = events(count);
     List<GenericRecord> warmup = events(20_000);
-    engine(1, warmup, false);
-    flinkCep(warmup, false);
-    System.out.printf("%d events, %d keys, heap state, one thread%n", count, DEVICES);
-    for (boolean backlog : new boolean[] {false, true}) {
-      String mode = backlog ? "catch-up (one watermark at the end)" : "steady (watermark every 100 events)";
-      System.out.printf("%s: static Flink CEP, 1 rule: %,.0f events/s%n", mode, flinkCep(events, backlog));
-      for (int rules : new int[] {1, 10, 100}) {
-        List<GenericRecord> input = rules == 100 ? events.subList(0, count / 10) : events;
-        System.out.printf("%s: Vigil engine, %d rules: %,.0f events/s%n", mode, rules, engine(rules, input, backlog));
+    engine("heap", 1, RuleEngineBenchmark::overlapping, warmup, false);
+    engine("heap", 10, RuleEngineBenchmark::selective, warmup, false);
+    flinkCep("heap", warmup, false);
+    System.out.printf("%d keys, one thread%n", DEVICES);
+    System.out.printf("%-8s %-9s %-36s %8s %10s%n", "backend", "mode", "operator", "events", "events/s");
+    for (String backend : backends) {
+      // RocksDB is several times slower; fewer events keep each run to seconds.
+      boolean rocksdb = backend.equals("rocksdb");
+      List<GenericRecord> one = events.subList(0, rocksdb ? count / 5 : count);
+      List<GenericRecord> ten = events.subList(0, rocksdb ? count / 10 : count);
+      List<GenericRecord> hundred = events.subList(0, rocksdb ? count / 50 : count / 10);
+      for (boolean backlog : new boolean[] {false, true}) {
+        String mode = backlog ? "catch-up" : "steady";
+        double cep = flinkCep(backend, one, backlog);
+        print(backend, mode, "Flink CepOperator, 1 rule", one.size(), cep);
+        double engine = engine(backend, 1, RuleEngineBenchmark::overlapping, one, backlog);
+        print(backend, mode, "engine, 1 rule", one.size(), engine);
+        print(backend, mode, "engine, 10 overlapping rules", ten.size(),
+            engine(backend, 10, RuleEngineBenchmark::overlapping, ten, backlog));
+        print(backend, mode, "engine, 100 overlapping rules", hundred.size(),
+            engine(backend, 100, RuleEngineBenchmark::overlapping, hundred, backlog));
+        print(backend, mode, "engine, 10 selective rules", ten.size(),
+            engine(backend, 10, RuleEngineBenchmark::selective, ten, backlog));
+        print(backend, mode, "engine, 100 selective rules", hundred.size(),
+            engine(backend, 100, RuleEngineBenchmark::selective, hundred, backlog));
+        System.out.printf("%-8s %-9s %-36s %8s %10.2f%n", backend, mode, "ratio engine 1 rule / CepOperator", "", engine / cep);
       }
     }
+  }
+
+  private static void print(String backend, String mode, String operator, int events, double perSecond) {
+    System.out.printf("%-8s %-9s %-36s %8d %,10.0f%n", backend, mode, operator, events, perSecond);
   }
 }
