@@ -12,10 +12,10 @@ public final class Detectors {
           RobustZDetector.NAME,
           LikelihoodDetector.NAME,
           DiscordDetector.NAME,
-          DiscordV2Detector.NAME);
+          DiscordDetector.NAME_V2);
 
   /** The detector used when a spec names none. */
-  public static final String DEFAULT = DiscordV2Detector.NAME;
+  public static final String DEFAULT = DiscordDetector.NAME_V2;
 
   private Detectors() {}
 
@@ -29,8 +29,8 @@ public final class Detectors {
       case EwmaDetector.NAME -> new EwmaDetector();
       case RobustZDetector.NAME -> new RobustZDetector();
       case LikelihoodDetector.NAME -> new LikelihoodDetector();
-      case DiscordDetector.NAME -> new DiscordDetector();
-      case DiscordV2Detector.NAME -> new DiscordV2Detector();
+      case DiscordDetector.NAME -> new DiscordDetector(DiscordDetector.Settings.DISCORD);
+      case DiscordDetector.NAME_V2 -> new DiscordDetector(DiscordDetector.Settings.DISCORD_V2);
       default ->
           throw new IllegalArgumentException(
               "unknown detector '" + name + "'; known: " + String.join(", ", NAMES));

@@ -1,12 +1,16 @@
 package io.vigil.functions.anomaly;
 
+import java.io.Serializable;
 import java.util.Locale;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 
 /**
  * Shape discords with an anomaly likelihood, a range check and alert de-duplication: the
- * strongest detector here (the default).
+ * strongest detectors here. One implementation serves two registered detectors that differ only
+ * in their {@link Settings}: {@value #NAME} ({@link Settings#DISCORD}) and {@value #NAME_V2}
+ * ({@link Settings#DISCORD_V2}, the default), which adds winsorized calibration and incident-level
+ * de-duplication.
  *
  * <ol>
  *   <li>Raw score: the Euclidean distance from the latest {@code shingle} values (the current
@@ -18,15 +22,27 @@ import org.apache.flink.api.common.typeinfo.Types;
  *   <li>Likelihood (Numenta's "anomaly likelihood", Ahmad et al. 2017): the mean of the last
  *       {@code shortWindow} raw scores is compared with the mean and standard deviation of that
  *       moving average over the last {@code calibration} values; {@code s} is how many standard
- *       deviations it lies above (the deviation is at least a thousandth of the range of the values,
- *       so the scores do not depend on the signal's unit). This makes the distances of different
- *       signals comparable, and a distance that is large but usual for this signal scores low. The score is {@code 0.99 s^2
- *       / (s^2 + 25)} for {@code s > 0}, else 0 (0.4 at about 4 standard deviations).
+ *       deviations it lies above (the deviation is at least a thousandth of the range of the
+ *       values, so the scores do not depend on the signal's unit). This makes the distances of
+ *       different signals comparable, and a distance that is large but usual for this signal scores
+ *       low. The score is {@code 0.99 s^2 / (s^2 + 25)} for {@code s > 0}, else 0 (0.4 at about 4
+ *       standard deviations).
+ *   <li>Winsorized calibration: the moving average enters the calibration window clipped at
+ *       {@link Settings#clip()} spreads above its mean (infinite, i.e. no clip, for {@value
+ *       #NAME}; 10 for {@value #NAME_V2}). Without the clip one large incident inflates the spread
+ *       for the whole calibration window (a week), and a second, smaller anomaly in that week goes
+ *       unseen; with it, an incident counts as "very unusual" but not as a new normal.
  *   <li>Range check: a value beyond the range of every value seen so far, widened by 5% of that
  *       range on each side, scores at least 0.99, more the further out it lies.
- *   <li>De-duplication: a score at or above {@link #ALERT} raises an alert; for the next {@link
- *       #REFRACTORY} values the scores are reported at a tenth, because the same incident keeps
- *       the score high for a while and one alert per incident is what a receiver wants.
+ *   <li>De-duplication: a score at or above {@link #ALERT} raises an alert. For the next {@link
+ *       #REFRACTORY} values every score is reported at a tenth, because the same incident keeps the
+ *       score high for a while and one alert per incident is what a receiver wants. For the values
+ *       after that, up to {@link Settings#incident()} values after the alert ({@link #REFRACTORY}
+ *       for {@value #NAME}, so no more; 100 for {@value #NAME_V2}), a score is reported at a tenth
+ *       unless its surprise {@code s} is at least {@link #ESCALATION} times the surprise of the
+ *       alert (a range-check alert counts as infinitely surprising). A noisy episode thus raises
+ *       one alert rather than one every {@link #REFRACTORY} values, while a clearly stronger
+ *       development of the same incident still alerts.
  * </ol>
  *
  * <p>Warm-up: the first {@code learning} values (score 0). State per key and field: a ring buffer
@@ -38,13 +54,20 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
 
   private static final long serialVersionUID = 1L;
 
+  /** The name of the detector with {@link Settings#DISCORD}. */
   public static final String NAME = "discord";
+
+  /** The name of the detector with {@link Settings#DISCORD_V2}. */
+  public static final String NAME_V2 = "discord-v2";
 
   /** A score at or above this raises an alert, which starts the refractory period. */
   public static final double ALERT = 0.4;
 
-  /** Values after an alert whose scores are reported at {@link #SUPPRESSED} of their size. */
+  /** Values after an alert whose scores are all reported at {@link #SUPPRESSED} of their size. */
   public static final int REFRACTORY = 30;
+
+  /** How many times the surprise of the last alert a new alert within an incident needs. */
+  public static final double ESCALATION = 2.0;
 
   static final double SUPPRESSED = 0.1;
 
@@ -53,13 +76,41 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
   /** Floor of the spread of the averaged raw scores, as a fraction of the range of the values. */
   static final double SPREAD_FLOOR = 1e-3;
 
+  /**
+   * What distinguishes the registered variants.
+   *
+   * @param name the detector's name
+   * @param clip the averages enter the calibration window clipped at this many spreads above
+   *     their mean; {@link Double#POSITIVE_INFINITY} for no clip
+   * @param incident values after an alert during which only an {@link #ESCALATION} can raise a new
+   *     alert; at most {@link #REFRACTORY} for none beyond the refractory period
+   */
+  public record Settings(String name, double clip, int incident) implements Serializable {
+
+    /** No clip, and no de-duplication beyond the refractory period. */
+    public static final Settings DISCORD = new Settings(NAME, Double.POSITIVE_INFINITY, REFRACTORY);
+
+    /** Clip at 10 spreads; an incident lasts 100 values. */
+    public static final Settings DISCORD_V2 = new Settings(NAME_V2, 10.0, 100);
+
+    public Settings {
+      if (name == null || !(clip > 0) || incident < 0) {
+        throw new IllegalArgumentException("need a name, clip > 0 and incident >= 0");
+      }
+    }
+  }
+
   /** Keyed state of one signal. */
   public static class State {
-    /** The last {@code history} values, for the shapes and the range. */
+    /** The last {@code history} values, for the shapes. */
     public RingBuffer values;
 
+    /** The last {@code shortWindow} raw scores (shape distances). */
     public RingBuffer rawScores;
+
+    /** The last {@code calibration} moving averages of the raw scores, winsorized. */
     public RingBuffer averages;
+
     public double min;
     public double max;
     public long seen;
@@ -67,9 +118,13 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     /** {@link #seen} at the last alert, or -1 if none. */
     public long lastAlert;
 
+    /** The surprise of the last alert (infinite for a range-check alert). */
+    public double lastAlertSurprise;
+
     public State() {}
   }
 
+  private final Settings settings;
   private final int shingle;
   private final int history;
   private final int shortWindow;
@@ -81,11 +136,12 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
    * short average of 5 raw scores, calibrated over 2016 values (a week of 5-minute readings),
    * and a warm-up of 300 values.
    */
-  public DiscordDetector() {
-    this(12, 1000, 5, 2016, 300);
+  public DiscordDetector(Settings settings) {
+    this(settings, 12, 1000, 5, 2016, 300);
   }
 
-  public DiscordDetector(int shingle, int history, int shortWindow, int calibration, int learning) {
+  public DiscordDetector(
+      Settings settings, int shingle, int history, int shortWindow, int calibration, int learning) {
     if (shingle < 1 || history < 3 * shingle || shortWindow < 1 || calibration < 10) {
       throw new IllegalArgumentException(
           "need shingle >= 1, history >= 3 x shingle, shortWindow >= 1, calibration >= 10");
@@ -93,6 +149,7 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     if (learning < 2 * shingle + 10) {
       throw new IllegalArgumentException("need learning >= 2 x shingle + 10");
     }
+    this.settings = settings;
     this.shingle = shingle;
     this.history = history;
     this.shortWindow = shortWindow;
@@ -102,7 +159,7 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
 
   @Override
   public String name() {
-    return NAME;
+    return settings.name();
   }
 
   @Override
@@ -122,14 +179,23 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
 
   @Override
   public DetectorResult update(State state, long eventTime, double value) {
-    double distance = 0;
-    if (state.values.count >= 2 * shingle + 1) {
-      distance = nearestDistance(state.values, value);
-      state.rawScores.add(distance);
-    }
     double surprise = 0;
-    if (state.rawScores.count > 0 && state.averages.count >= 10) {
-      surprise = surprise(state);
+    double average = Double.NaN;
+    if (state.values.count >= 2 * shingle + 1) {
+      state.rawScores.add(nearestDistance(state.values, value));
+      average = state.rawScores.mean();
+    }
+    if (!Double.isNaN(average) && state.averages.count >= 10) {
+      double spread = spread(state);
+      double excess = average - state.averages.mean();
+      if (spread > 0) {
+        surprise = excess / spread;
+        // Winsorize what the calibration learns: one incident must not become the new normal.
+        average = Math.min(average, state.averages.mean() + settings.clip() * spread);
+      } else {
+        // A signal that has never changed: any departure is infinitely surprising.
+        surprise = excess > 0 ? Double.POSITIVE_INFINITY : 0.0;
+      }
     }
     DetectorResult result;
     if (state.seen < learning) {
@@ -137,8 +203,8 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     } else {
       result = score(state, value, surprise);
     }
-    if (state.rawScores.count > 0) {
-      state.averages.add(state.rawScores.mean());
+    if (!Double.isNaN(average)) {
+      state.averages.add(average);
     }
     state.values.add(value);
     if (state.seen == 0) {
@@ -153,20 +219,11 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
   }
 
   /**
-   * How many spreads the short average of the raw scores lies above their usual average. The
-   * spread has a floor of {@link #SPREAD_FLOOR} of the range of the values seen so far, in the
-   * signal's own unit, so that the score of a series does not depend on the unit it is measured
-   * in; a signal that has never changed has no spread, and any departure from it is infinitely
-   * surprising.
+   * The spread of the averages: their standard deviation, at least {@link #SPREAD_FLOOR} of the
+   * range of the values seen so far, so that scores do not depend on the signal's unit.
    */
-  private static double surprise(State state) {
-    double excess = state.rawScores.mean() - state.averages.mean();
-    double spread =
-        Math.max(Math.sqrt(state.averages.variance()), SPREAD_FLOOR * (state.max - state.min));
-    if (spread > 0) {
-      return excess / spread;
-    }
-    return excess > 0 ? Double.POSITIVE_INFINITY : 0.0;
+  private static double spread(State state) {
+    return Math.max(Math.sqrt(state.averages.variance()), SPREAD_FLOOR * (state.max - state.min));
   }
 
   private DetectorResult score(State state, double value, double surprise) {
@@ -184,13 +241,23 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
       // Above every likelihood score, ordered by how far out the value lies.
       score = 0.99 + 0.01 * beyond / (beyond + range);
       why = "outside the range of every earlier value (" + state.min + " to " + state.max + ")";
+      surprise = Double.POSITIVE_INFINITY;
     }
-    if (state.lastAlert >= 0 && state.seen - state.lastAlert <= REFRACTORY) {
+    long since = state.lastAlert < 0 ? Long.MAX_VALUE : state.seen - state.lastAlert;
+    if (since <= REFRACTORY) {
       score *= SUPPRESSED;
-      why += "; reported at a tenth: an alert was raised " + (state.seen - state.lastAlert)
-          + " values ago";
+      why += "; reported at a tenth: an alert was raised " + since + " values ago";
+    } else if (since <= settings.incident() && surprise < ESCALATION * state.lastAlertSurprise) {
+      score *= SUPPRESSED;
+      why +=
+          "; reported at a tenth: part of the incident alerted "
+              + since
+              + " values ago, and not "
+              + ESCALATION
+              + " times as surprising";
     } else if (score >= ALERT) {
       state.lastAlert = state.seen;
+      state.lastAlertSurprise = surprise;
     }
     double expected = state.values.recent(0);
     return new DetectorResult(score, expected, state.min, state.max, false, why);
@@ -223,6 +290,6 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     return RingBuffer.bytes(history)
         + RingBuffer.bytes(shortWindow)
         + RingBuffer.bytes(calibration)
-        + 40;
+        + 48;
   }
 }

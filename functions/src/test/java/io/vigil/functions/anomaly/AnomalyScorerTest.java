@@ -344,7 +344,7 @@ class AnomalyScorerTest {
   }
 
   /** Gaussian noise around 20 with a daily-looking sine, reproducible from {@code seed}. */
-  private static double[] noisySeries(int n, long seed) {
+  static double[] noisySeries(int n, long seed) {
     Random random = new Random(seed);
     double[] values = new double[n];
     for (int i = 0; i < n; i++) {

@@ -7,10 +7,17 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import io.vigil.functions.anomaly.DiscordDetector.Settings;
 import org.junit.jupiter.api.Test;
 
-/** {@link DiscordV2Detector} run directly, against a naive re-computation of its rules. */
-class DiscordV2DetectorTest {
+/**
+ * {@link DiscordDetector} run directly, against a naive re-computation of its rules; mostly with
+ * {@link Settings#DISCORD_V2}, the default, which exercises every rule.
+ */
+class DiscordDetectorTest {
+
+  private static final Settings V1 = Settings.DISCORD;
+  private static final Settings V2 = Settings.DISCORD_V2;
 
   private static final int SHINGLE = 12;
   private static final int HISTORY = 1000;
@@ -20,44 +27,43 @@ class DiscordV2DetectorTest {
 
   @Test
   void scoresEqualANaiveComputationOfEveryRule() {
-    // A daily-like cycle with noise; a spike far out of range (a range alert whose huge shape
-    // distances must be clipped in the calibration), then a flattened cycle inside the range.
-    double[] series = cycle(1600, 9);
-    series[600] = 60.0;
-    for (int i = 1200; i < 1212; i++) {
-      series[i] = 10.0;
-    }
-    List<DetectorResult> actual = run(new DiscordV2Detector(), series);
-    double[] expected = naive(series);
-    for (int i = 0; i < series.length; i++) {
-      assertThat(actual.get(i).score()).as("row %d", i).isCloseTo(expected[i], within(1e-9));
-    }
+    List<DetectorResult> actual = scoresEqualTheNaiveComputation(V2, spikeThenFlatCycle());
     assertThat(actual.subList(0, LEARNING)).allMatch(DetectorResult::warmUp);
     assertThat(actual.get(600).explanation()).startsWith("outside the range");
     assertThat(actual.get(600).score()).isGreaterThanOrEqualTo(0.99);
     // Within the incident of the range alert only a stronger development could alert; the rows
     // after its refractory period are reported at a tenth as part of it.
-    assertThat(actual.subList(601, 701)).allMatch(r -> r.score() < DiscordV2Detector.ALERT);
-    assertThat(actual.get(600 + DiscordV2Detector.REFRACTORY + 1).explanation())
+    assertThat(actual.subList(601, 701)).allMatch(r -> r.score() < DiscordDetector.ALERT);
+    assertThat(actual.get(600 + DiscordDetector.REFRACTORY + 1).explanation())
         .contains("part of the incident");
-    assertThat(actual.get(600 + DiscordV2Detector.INCIDENT + 1).explanation())
+    assertThat(actual.get(600 + V2.incident() + 1).explanation())
+        .doesNotContain("reported at a tenth");
+  }
+
+  @Test
+  void withoutClipOrIncidentItScoresAsTheNaiveComputationToo() {
+    List<DetectorResult> actual = scoresEqualTheNaiveComputation(V1, spikeThenFlatCycle());
+    // Only the refractory period mutes: the row after it scores in full again.
+    assertThat(actual.get(600 + DiscordDetector.REFRACTORY).explanation())
+        .contains("an alert was raised");
+    assertThat(actual.get(600 + DiscordDetector.REFRACTORY + 1).explanation())
         .doesNotContain("reported at a tenth");
   }
 
   @Test
   void untilTheFirstAlertItScoresAsTheDiscordDetector() {
-    // Before any alert there is no incident, and no average can lie CLIP spreads out (it would
+    // Before any alert there is no incident, and no average can lie clip() spreads out (it would
     // have alerted), so the two detectors agree row by row up to and including the first alert.
     double[] series = cycle(800, 9);
     for (int i = 600; i < 612; i++) {
       series[i] = 10.0;
     }
-    List<DetectorResult> v2 = run(new DiscordV2Detector(), series);
-    List<DetectorResult> v1 = run(new DiscordDetector(), series);
+    List<DetectorResult> v2 = run(new DiscordDetector(V2), series);
+    List<DetectorResult> v1 = run(new DiscordDetector(V1), series);
     int first = -1;
     for (int i = 0; i < series.length && first < 0; i++) {
       assertThat(v2.get(i).score()).as("row %d", i).isEqualTo(v1.get(i).score());
-      if (v2.get(i).score() >= DiscordV2Detector.ALERT) {
+      if (v2.get(i).score() >= DiscordDetector.ALERT) {
         first = i;
       }
     }
@@ -66,11 +72,11 @@ class DiscordV2DetectorTest {
 
   @Test
   void aStrongerDevelopmentOfAnIncidentStillAlerts() {
-    double[] series = noise(700, 3);
+    double[] series = AnomalyScorerTest.noisySeries(700, 3);
     series[500] = 60.0;
     series[540] = 70.0; // beyond the widened range, after the refractory period of the first
     series[560] = 80.0; // beyond again, but within the refractory period of the second
-    List<DetectorResult> scores = run(new DiscordV2Detector(), series);
+    List<DetectorResult> scores = run(new DiscordDetector(V2), series);
     double min = Arrays.stream(Arrays.copyOf(series, 500)).min().orElseThrow();
     double max = Arrays.stream(Arrays.copyOf(series, 500)).max().orElseThrow();
     assertThat(scores.get(500).score())
@@ -85,11 +91,11 @@ class DiscordV2DetectorTest {
 
   @Test
   void stateSizeIsBoundedWhateverTheLength() {
-    DiscordV2Detector detector = new DiscordV2Detector();
+    DiscordDetector detector = new DiscordDetector(V2);
     assertThat(detector.maxStateBytes())
         .isEqualTo(8L * (HISTORY + SHORT + CALIBRATION) + 3 * 64 + 48)
         .isLessThan(25_000);
-    DiscordV2Detector.State state = detector.newState();
+    DiscordDetector.State state = detector.newState();
     double[] series = cycle(5000, 4);
     for (int i = 0; i < series.length; i++) {
       detector.update(state, i, series[i]);
@@ -99,9 +105,33 @@ class DiscordV2DetectorTest {
     assertThat(state.averages.values).hasSize(CALIBRATION);
   }
 
+  /**
+   * A daily-like cycle with noise; a spike far out of range at 600 (a range alert whose huge shape
+   * distances must be clipped in the calibration), then a flattened cycle inside the range at 1200.
+   */
+  private static double[] spikeThenFlatCycle() {
+    double[] series = cycle(1600, 9);
+    series[600] = 60.0;
+    for (int i = 1200; i < 1212; i++) {
+      series[i] = 10.0;
+    }
+    return series;
+  }
+
+  /** The detector's results with {@code settings}, after checking each score against naive(). */
+  private static List<DetectorResult> scoresEqualTheNaiveComputation(
+      Settings settings, double[] series) {
+    List<DetectorResult> actual = run(new DiscordDetector(settings), series);
+    double[] expected = naive(series, settings);
+    for (int i = 0; i < series.length; i++) {
+      assertThat(actual.get(i).score()).as("row %d", i).isCloseTo(expected[i], within(1e-9));
+    }
+    return actual;
+  }
+
   // --- the rules, written out naively over arrays (no ring buffers, no running sums)
 
-  private static double[] naive(double[] x) {
+  private static double[] naive(double[] x, Settings settings) {
     int n = x.length;
     double[] scores = new double[n];
     List<Double> raw = new ArrayList<>();
@@ -142,7 +172,7 @@ class DiscordV2DetectorTest {
             Arrays.stream(window).map(a -> (a - mean) * (a - mean)).average().orElseThrow();
         double spread = Math.max(Math.sqrt(variance), 1e-3 * (max - min));
         surprise = (average - mean) / spread;
-        average = Math.min(average, mean + DiscordV2Detector.CLIP * spread);
+        average = Math.min(average, mean + settings.clip() * spread);
       }
       if (t >= LEARNING) {
         double score = surprise <= 0 ? 0 : 0.99 * surprise * surprise / (surprise * surprise + 25);
@@ -152,11 +182,11 @@ class DiscordV2DetectorTest {
           surprise = Double.POSITIVE_INFINITY;
         }
         long since = lastAlert < 0 ? Long.MAX_VALUE : t - lastAlert;
-        if (since <= DiscordV2Detector.REFRACTORY
-            || (since <= DiscordV2Detector.INCIDENT
-                && surprise < DiscordV2Detector.ESCALATION * lastSurprise)) {
+        if (since <= DiscordDetector.REFRACTORY
+            || (since <= settings.incident()
+                && surprise < DiscordDetector.ESCALATION * lastSurprise)) {
           score *= 0.1;
-        } else if (score >= DiscordV2Detector.ALERT) {
+        } else if (score >= DiscordDetector.ALERT) {
           lastAlert = t;
           lastSurprise = surprise;
         }
@@ -186,15 +216,6 @@ class DiscordV2DetectorTest {
     double[] values = new double[n];
     for (int i = 0; i < n; i++) {
       values[i] = 10.0 + 5.0 * Math.sin(2 * Math.PI * i / 24.0) + 0.05 * random.nextGaussian();
-    }
-    return values;
-  }
-
-  private static double[] noise(int n, long seed) {
-    Random random = new Random(seed);
-    double[] values = new double[n];
-    for (int i = 0; i < n; i++) {
-      values[i] = 20.0 + 2.0 * Math.sin(2 * Math.PI * i / 288.0) + random.nextGaussian();
     }
     return values;
   }
