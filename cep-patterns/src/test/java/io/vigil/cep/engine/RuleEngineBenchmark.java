@@ -47,7 +47,7 @@ import org.apache.flink.util.Collector;
  * it with the module's test classpath, for example:
  *
  * <pre>
- * mvn -q -o -pl cep-patterns dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=$PWD/cp.txt
+ * mvn -q -pl cep-patterns -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=$PWD/cp.txt
  * java -cp "schemas/target/classes:functions/target/classes:cep-patterns/target/classes:cep-patterns/target/test-classes:$(cat cp.txt)" \
  *     io.vigil.cep.engine.RuleEngineBenchmark 50000 heap,rocksdb
  * </pre>
