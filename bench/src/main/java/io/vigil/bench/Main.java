@@ -1,0 +1,163 @@
+package io.vigil.bench;
+
+import io.vigil.jobs.spec.CompiledSpec;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.util.FileUtils;
+
+/**
+ * The performance harness's command line. Runs the selected sections and prints their tables,
+ * then writes them as JSON:
+ *
+ * <pre>
+ * java -jar bench/target/vigil-bench.jar [--quick | --full] [--sections throughput,cep,latency,scale]
+ *     [--events N] [--rounds N] [--out bench/target/results.json]
+ * </pre>
+ *
+ * {@code --full} (the default) is the README's table and fits in 15 minutes on 2 cores; {@code
+ * --quick} is the same with fewer events and rounds (about 2 minutes); {@code --smoke} uses tiny
+ * counts to check that everything runs and outputs what the oracles expect (the unit test). JMH
+ * micro-benchmarks run from the same jar: {@code java -cp bench/target/vigil-bench.jar
+ * org.openjdk.jmh.Main}.
+ */
+public final class Main {
+
+  /** The sizes of one mode; every section reads what it needs. */
+  public record Mode(
+      String name,
+      int events,
+      int devices,
+      int rounds,
+      boolean warmUp,
+      int limitRepeat,
+      List<Integer> parallelisms,
+      int cepEvents,
+      int latencySeconds,
+      long scaleKeys) {
+
+    static Mode of(String name) {
+      return switch (name) {
+        case "full" -> new Mode("full", 60_000, 1_000, 5, true, 20, List.of(1, 2), 100_000, 30, 10_000_000);
+        case "quick" -> new Mode("quick", 20_000, 1_000, 3, true, 10, List.of(1, 2), 30_000, 10, 1_000_000);
+        case "smoke" -> new Mode("smoke", 4_000, 200, 1, false, 1, List.of(1, 2), 4_000, 2, 20_000);
+        default -> throw new IllegalArgumentException("unknown mode " + name + "; use --full, --quick or --smoke");
+      };
+    }
+
+    Mode withEvents(int n) {
+      return new Mode(name, n, devices, rounds, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
+    }
+
+    Mode withRounds(int n) {
+      return new Mode(name, events, devices, n, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
+    }
+  }
+
+  public static final List<String> SECTIONS = List.of("throughput");
+
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    run(args, System.out);
+    // MiniCluster and RocksDB leave non-daemon threads behind.
+    System.exit(0);
+  }
+
+  /** Parses {@code args}, runs, prints to {@code out}, writes the JSON; returns the report. */
+  public static Report run(String[] args, PrintStream out) throws Exception {
+    String modeName = "full";
+    Integer events = null;
+    Integer rounds = null;
+    List<String> sections = SECTIONS;
+    Path json = Path.of("bench", "target", "results.json");
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--full", "--quick", "--smoke" -> modeName = args[i].substring(2);
+        case "--events" -> events = Integer.parseInt(args[++i]);
+        case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+        case "--sections" -> sections = List.of(args[++i].split(","));
+        case "--out" -> json = Path.of(args[++i]);
+        default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+      }
+    }
+    for (String s : sections) {
+      if (!SECTIONS.contains(s)) {
+        throw new IllegalArgumentException("unknown section " + s + "; known: " + SECTIONS);
+      }
+    }
+    Mode mode = Mode.of(modeName);
+    if (events != null) {
+      mode = mode.withEvents(events);
+    }
+    if (rounds != null) {
+      mode = mode.withRounds(rounds);
+    }
+    Report report = new Report();
+    report.settings().put("mode", mode.name());
+    report.settings().put("sections", sections);
+    long start = System.nanoTime();
+    Path checkpoints = Files.createTempDirectory("vigil-bench-checkpoints");
+    try {
+      CompiledSpec spec = BenchSpec.compile(checkpoints);
+      if (sections.contains("throughput")) {
+        throughput(report, spec, mode, out);
+      }
+    } finally {
+      FileUtils.deleteDirectoryQuietly(checkpoints.toFile());
+    }
+    report.settings().put("wallSeconds", Math.round((System.nanoTime() - start) / 1e9));
+    report.print(out);
+    report.writeJson(json);
+    out.println();
+    out.println("results written to " + json.toAbsolutePath());
+    return report;
+  }
+
+  private static void throughput(Report report, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
+    try (Dataset dataset = Dataset.generate(mode.events(), mode.devices(), false)) {
+      ThroughputSuite suite = new ThroughputSuite(spec, dataset, mode.limitRepeat(), out);
+      List<Measurement> ms = suite.run(mode.parallelisms(), mode.rounds(), mode.warmUp());
+      List<Map<String, Object>> rows = new ArrayList<>();
+      for (Measurement m : ms) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("row", m.row());
+        row.put("parallelism", m.parallelism());
+        row.put("events", m.events());
+        row.put("runs", m.runs().size());
+        row.put("events/s", m.medianEventsPerSecond());
+        row.put("events/s per core", m.medianEventsPerCoreSecond());
+        row.put("cores used", m.medianCoresUsed());
+        row.put("output = oracle", m.outputsMatchOracle() ? "yes" : "NO");
+        rows.add(row);
+      }
+      Oracle o = suite.oracle();
+      report.add(new Report.Table(
+          ThroughputSuite.TITLE,
+          String.format("median of %d rounds after a warm-up; per core = events / process CPU seconds. Output per run: %,d windows, %,d scores, %,d alerts.",
+              mode.rounds(), o.windows(), o.scores(), o.alerts()),
+          List.of("row", "parallelism", "events", "runs", "events/s", "events/s per core", "cores used", "output = oracle"),
+          rows));
+      for (int p : mode.parallelisms()) {
+        Measurement vigil = find(ms, ThroughputSuite.VIGIL, p);
+        Measurement hand = find(ms, ThroughputSuite.HAND, p);
+        Measurement limit = find(ms, ThroughputSuite.LIMIT, p);
+        report.add(new Report.Ratio("vigil / hand-written per core, p=" + p, vigil.medianRatioPerCore(hand), 0.8,
+            "the full Vigil job against the same job written by hand in Flink"));
+        report.add(new Report.Ratio("vigil / limit per core, p=" + p, vigil.medianRatioPerCore(limit), null,
+            "how much of the decode-only ceiling the full job keeps"));
+      }
+      report.add(new Report.Ratio("decode+validate events/s per core, p=1",
+          find(ms, ThroughputSuite.LIMIT, 1).medianEventsPerCoreSecond(), 1_000_000.0,
+          "the limit row: Flink source + Vigil decoder (Avro single-object) + routing"));
+    }
+  }
+
+  private static Measurement find(List<Measurement> ms, String row, int p) {
+    return ms.stream().filter(m -> m.row().equals(row) && m.parallelism() == p).findFirst().orElseThrow();
+  }
+}

@@ -1,0 +1,50 @@
+package io.vigil.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs the whole harness with tiny counts ({@code --smoke}): every section runs, every table row
+ * has positive numbers, and every pipeline's output equals its oracle. Asserts no timing.
+ */
+class HarnessSmokeTest {
+
+  @Test
+  void everyRowRunsAndMatchesItsOracle(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("results.json");
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    Report report = Main.run(new String[] {"--smoke", "--out", json.toString()}, new PrintStream(text, true, StandardCharsets.UTF_8));
+
+    assertThat(report.tables()).extracting(Report.Table::title).hasSize(Main.SECTIONS.size());
+    for (Report.Table table : report.tables()) {
+      assertThat(table.rows()).as(table.title()).isNotEmpty();
+      for (Map<String, Object> row : table.rows()) {
+        for (Map.Entry<String, Object> cell : row.entrySet()) {
+          if (cell.getValue() instanceof Number n) {
+            assertThat(n.doubleValue()).as(table.title() + " " + row + " " + cell.getKey()).isPositive();
+          }
+        }
+        if (row.containsKey("output = oracle")) {
+          assertThat(row.get("output = oracle")).as(table.title() + " " + row).isEqualTo("yes");
+        }
+      }
+    }
+    Report.Table throughput = report.table(ThroughputSuite.TITLE);
+    assertThat(throughput.rows()).extracting(r -> r.get("row") + "/" + r.get("parallelism"))
+        .containsExactly("limit/1", "limit/2", "vigil/1", "vigil/2", "hand-written/1", "hand-written/2");
+
+    JsonNode written = new ObjectMapper().readTree(json.toFile());
+    assertThat(written.get("tables")).hasSize(report.tables().size());
+    assertThat(written.get("ratios")).hasSize(report.ratios().size());
+    assertThat(text.toString(StandardCharsets.UTF_8)).contains("## Ratios");
+  }
+}
