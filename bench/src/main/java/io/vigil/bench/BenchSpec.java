@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateBackendOptions;
 
 /**
  * The benchmark's job spec ({@code bench-spec.yaml}) and rule ({@code temperature-spike.yaml}),
@@ -55,6 +56,35 @@ public final class BenchSpec {
   /** The Flink configuration every benchmark job runs with: Vigil's ({@link VigilJob#jobConfiguration}). */
   public static Configuration jobConfiguration(CompiledSpec spec) {
     return VigilJob.jobConfiguration(spec);
+  }
+
+  /**
+   * The spec with Flink's {@code state.backend.type} set to {@code backend} ({@code rocksdb}, as
+   * Vigil runs by default, or {@code hashmap}); every benchmark job takes its configuration from
+   * the spec, so the Vigil job and its baselines always share one backend.
+   */
+  public static CompiledSpec withStateBackend(CompiledSpec spec, String backend) {
+    Configuration conf = new Configuration(spec.configuration());
+    conf.set(StateBackendOptions.STATE_BACKEND, backend);
+    return new CompiledSpec(
+        spec.name(),
+        spec.eventTypeName(),
+        spec.eventSchema(),
+        spec.decode(),
+        spec.maxOutOfOrderness(),
+        spec.idleTimeout(),
+        spec.kafka(),
+        spec.generator(),
+        spec.aggregations(),
+        spec.detectors(),
+        spec.rules(),
+        spec.aggregateOutputs(),
+        spec.scoreOutputs(),
+        spec.alertOutputs(),
+        spec.ruleStatusOutputs(),
+        spec.derivedOutputs(),
+        spec.deadLetterOutputs(),
+        conf);
   }
 
   private static String resource(String name) {

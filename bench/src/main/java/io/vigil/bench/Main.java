@@ -1,5 +1,6 @@
 package io.vigil.bench;
 
+import io.vigil.bench.cep.CepSuite;
 import io.vigil.jobs.spec.CompiledSpec;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -27,10 +28,17 @@ import org.apache.flink.util.FileUtils;
  */
 public final class Main {
 
-  /** The sizes of one mode; every section reads what it needs. */
+  /**
+   * The sizes of one mode; every section reads what it needs.
+   *
+   * @param events events of the whole-pipeline table with heap state ({@code hashmap})
+   * @param rocksDbEvents events of the whole-pipeline table with RocksDB: fewer, because Flink
+   *     CEP on RocksDB slows down with the number of events already processed (see README)
+   */
   public record Mode(
       String name,
       int events,
+      int rocksDbEvents,
       int devices,
       int rounds,
       boolean warmUp,
@@ -42,23 +50,23 @@ public final class Main {
 
     static Mode of(String name) {
       return switch (name) {
-        case "full" -> new Mode("full", 60_000, 1_000, 5, true, 20, List.of(1, 2), 100_000, 30, 10_000_000);
-        case "quick" -> new Mode("quick", 20_000, 1_000, 3, true, 10, List.of(1, 2), 30_000, 10, 1_000_000);
-        case "smoke" -> new Mode("smoke", 4_000, 200, 1, false, 1, List.of(1, 2), 4_000, 2, 20_000);
+        case "full" -> new Mode("full", 30_000, 5_000, 1_000, 5, true, 20, List.of(1, 2), 50_000, 30, 10_000_000);
+        case "quick" -> new Mode("quick", 10_000, 2_000, 1_000, 3, true, 10, List.of(1, 2), 20_000, 10, 1_000_000);
+        case "smoke" -> new Mode("smoke", 2_000, 1_000, 200, 1, false, 1, List.of(1, 2), 2_000, 2, 20_000);
         default -> throw new IllegalArgumentException("unknown mode " + name + "; use --full, --quick or --smoke");
       };
     }
 
     Mode withEvents(int n) {
-      return new Mode(name, n, devices, rounds, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
+      return new Mode(name, n, rocksDbEvents, devices, rounds, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
     }
 
     Mode withRounds(int n) {
-      return new Mode(name, events, devices, n, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
+      return new Mode(name, events, rocksDbEvents, devices, n, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
     }
   }
 
-  public static final List<String> SECTIONS = List.of("throughput");
+  public static final List<String> SECTIONS = List.of("throughput", "cep");
 
   private Main() {}
 
@@ -107,6 +115,9 @@ public final class Main {
       if (sections.contains("throughput")) {
         throughput(report, spec, mode, out);
       }
+      if (sections.contains("cep")) {
+        cep(report, spec, mode, out);
+      }
     } finally {
       FileUtils.deleteDirectoryQuietly(checkpoints.toFile());
     }
@@ -119,41 +130,84 @@ public final class Main {
   }
 
   private static void throughput(Report report, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
-    try (Dataset dataset = Dataset.generate(mode.events(), mode.devices(), false)) {
-      ThroughputSuite suite = new ThroughputSuite(spec, dataset, mode.limitRepeat(), out);
-      List<Measurement> ms = suite.run(mode.parallelisms(), mode.rounds(), mode.warmUp());
+    List<Map<String, Object>> rows = new ArrayList<>();
+    List<String> notes = new ArrayList<>();
+    for (String backend : List.of("hashmap", "rocksdb")) {
+      int events = backend.equals("rocksdb") ? mode.rocksDbEvents() : mode.events();
+      try (Dataset dataset = Dataset.generate(events, mode.devices(), false)) {
+        ThroughputSuite suite = new ThroughputSuite(BenchSpec.withStateBackend(spec, backend), dataset, mode.limitRepeat(), out);
+        List<Measurement> ms = suite.run(mode.parallelisms(), mode.rounds(), mode.warmUp());
+        for (Measurement m : ms) {
+          Map<String, Object> row = new LinkedHashMap<>();
+          row.put("state backend", backend);
+          row.put("row", m.row());
+          row.put("parallelism", m.parallelism());
+          row.put("events", m.events());
+          row.put("runs", m.runs().size());
+          row.put("events/s", m.medianEventsPerSecond());
+          row.put("events/s per core", m.medianEventsPerCoreSecond());
+          row.put("cores used", m.medianCoresUsed());
+          row.put("output = oracle", m.outputsMatchOracle() ? "yes" : "NO");
+          rows.add(row);
+        }
+        Oracle o = suite.oracle();
+        notes.add(String.format("%s: %,d events, %,d windows, %,d scores, %,d alerts per run", backend, events, o.windows(), o.scores(), o.alerts()));
+        for (int p : mode.parallelisms()) {
+          Measurement vigil = find(ms, ThroughputSuite.VIGIL, p);
+          report.add(new Report.Ratio("vigil / hand-written per core, " + backend + ", p=" + p,
+              vigil.medianRatioPerCore(find(ms, ThroughputSuite.HAND, p)), 0.8,
+              "the full Vigil job against the same job written by hand in Flink"));
+          report.add(new Report.Ratio("vigil / limit per core, " + backend + ", p=" + p,
+              vigil.medianRatioPerCore(find(ms, ThroughputSuite.LIMIT, p)), null,
+              "how much of the decode-only ceiling the full job keeps"));
+        }
+        if (backend.equals("hashmap")) {
+          report.add(new Report.Ratio("decode+validate events/s per core, p=1",
+              find(ms, ThroughputSuite.LIMIT, 1).medianEventsPerCoreSecond(), 1_000_000.0,
+              "the limit row: Flink source + Vigil decoder (Avro single-object) + routing"));
+        }
+      }
+    }
+    report.add(new Report.Table(
+        ThroughputSuite.TITLE,
+        String.format("median of %d rounds%s; per core = events / process CPU seconds; the limit row plays the input %d times. %s.",
+            mode.rounds(), mode.warmUp() ? " after a warm-up" : "", mode.limitRepeat(), String.join("; ", notes)),
+        List.of("state backend", "row", "parallelism", "events", "runs", "events/s", "events/s per core", "cores used", "output = oracle"),
+        rows));
+  }
+
+  private static void cep(Report report, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
+    try (Dataset dataset = Dataset.generate(mode.cepEvents(), mode.devices(), false)) {
+      CepSuite suite = new CepSuite(dataset, spec.decode(), out);
+      List<Measurement> ms = suite.run(mode.rounds(), mode.warmUp());
       List<Map<String, Object>> rows = new ArrayList<>();
       for (Measurement m : ms) {
         Map<String, Object> row = new LinkedHashMap<>();
-        row.put("row", m.row());
-        row.put("parallelism", m.parallelism());
+        String[] engineAndMode = m.row().split(", (?=[^,]*$)");
+        row.put("engine", engineAndMode[0]);
+        row.put("event time", engineAndMode[1]);
         row.put("events", m.events());
         row.put("runs", m.runs().size());
         row.put("events/s", m.medianEventsPerSecond());
         row.put("events/s per core", m.medianEventsPerCoreSecond());
-        row.put("cores used", m.medianCoresUsed());
         row.put("output = oracle", m.outputsMatchOracle() ? "yes" : "NO");
         rows.add(row);
       }
-      Oracle o = suite.oracle();
       report.add(new Report.Table(
-          ThroughputSuite.TITLE,
-          String.format("median of %d rounds after a warm-up; per core = events / process CPU seconds. Output per run: %,d windows, %,d scores, %,d alerts.",
-              mode.rounds(), o.windows(), o.scores(), o.alerts()),
-          List.of("row", "parallelism", "events", "runs", "events/s", "events/s per core", "cores used", "output = oracle"),
+          CepSuite.TITLE,
+          String.format("one rule (temperature-spike), single thread, operator harness with heap state for the Flink rows; %,d devices; %,d matches expected; median of %d rounds",
+              mode.devices(), suite.expectedMatches(), mode.rounds()),
+          List.of("engine", "event time", "events", "runs", "events/s", "events/s per core", "output = oracle"),
           rows));
-      for (int p : mode.parallelisms()) {
-        Measurement vigil = find(ms, ThroughputSuite.VIGIL, p);
-        Measurement hand = find(ms, ThroughputSuite.HAND, p);
-        Measurement limit = find(ms, ThroughputSuite.LIMIT, p);
-        report.add(new Report.Ratio("vigil / hand-written per core, p=" + p, vigil.medianRatioPerCore(hand), 0.8,
-            "the full Vigil job against the same job written by hand in Flink"));
-        report.add(new Report.Ratio("vigil / limit per core, p=" + p, vigil.medianRatioPerCore(limit), null,
-            "how much of the decode-only ceiling the full job keeps"));
+      Measurement esper = find(ms, CepSuite.ESPER + ", " + CepSuite.ARRIVAL, 1);
+      for (String time : List.of(CepSuite.STEADY, CepSuite.CATCH_UP)) {
+        Measurement engine = find(ms, CepSuite.ENGINE + ", " + time, 1);
+        Measurement compiled = find(ms, CepSuite.CEP_COMPILED + ", " + time, 1);
+        report.add(new Report.Ratio("vigil engine (1 rule) / esper per core, " + time, engine.medianRatioPerCore(esper), null,
+            "Vigil's dynamic rule engine against Esper on the same pattern"));
+        report.add(new Report.Ratio("vigil engine (1 rule) / static flink cep per core, " + time, engine.medianRatioPerCore(compiled), null,
+            "the dynamic engine against Flink's CepOperator running the same compiled pattern"));
       }
-      report.add(new Report.Ratio("decode+validate events/s per core, p=1",
-          find(ms, ThroughputSuite.LIMIT, 1).medianEventsPerCoreSecond(), 1_000_000.0,
-          "the limit row: Flink source + Vigil decoder (Avro single-object) + routing"));
     }
   }
 

@@ -39,8 +39,10 @@ class HarnessSmokeTest {
       }
     }
     Report.Table throughput = report.table(ThroughputSuite.TITLE);
-    assertThat(throughput.rows()).extracting(r -> r.get("row") + "/" + r.get("parallelism"))
-        .containsExactly("limit/1", "limit/2", "vigil/1", "vigil/2", "hand-written/1", "hand-written/2");
+    assertThat(throughput.rows()).extracting(r -> r.get("state backend") + "/" + r.get("row") + "/" + r.get("parallelism"))
+        .containsExactlyInAnyOrder(
+            "hashmap/limit/1", "hashmap/limit/2", "hashmap/vigil/1", "hashmap/vigil/2", "hashmap/hand-written/1", "hashmap/hand-written/2",
+            "rocksdb/limit/1", "rocksdb/limit/2", "rocksdb/vigil/1", "rocksdb/vigil/2", "rocksdb/hand-written/1", "rocksdb/hand-written/2");
 
     JsonNode written = new ObjectMapper().readTree(json.toFile());
     assertThat(written.get("tables")).hasSize(report.tables().size());
