@@ -5,6 +5,7 @@ import io.vigil.jobs.spec.CompiledSpec;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,7 +67,7 @@ public final class Main {
     }
   }
 
-  public static final List<String> SECTIONS = List.of("throughput", "cep");
+  public static final List<String> SECTIONS = List.of("throughput", "cep", "latency", "scale");
 
   private Main() {}
 
@@ -117,6 +118,12 @@ public final class Main {
       }
       if (sections.contains("cep")) {
         cep(report, spec, mode, out);
+      }
+      if (sections.contains("latency")) {
+        latency(report, spec, mode, out);
+      }
+      if (sections.contains("scale")) {
+        scale(report, mode, out);
       }
     } finally {
       FileUtils.deleteDirectoryQuietly(checkpoints.toFile());
@@ -209,6 +216,62 @@ public final class Main {
             "the dynamic engine against Flink's CepOperator running the same compiled pattern"));
       }
     }
+  }
+
+  private static void latency(Report report, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
+    LatencySuite.Result r = new LatencySuite(spec, out).run(2, mode.rocksDbEvents() * 2, mode.latencySeconds());
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (String output : List.of("alerts", "scores")) {
+      LatencySuite.Percentiles p = output.equals("alerts") ? r.alerts() : r.scores();
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("output", output);
+      row.put("parallelism", r.parallelism());
+      row.put("max events/s", r.maxEventsPerSecond());
+      row.put("paced events/s", r.rate());
+      row.put("events", (long) r.events());
+      row.put("samples", (long) p.samples());
+      row.put("p50 ms", p.p50());
+      row.put("p99 ms", p.p99());
+      row.put("max ms", p.max());
+      row.put("output = oracle", r.outputsMatchOracle() ? "yes" : "NO");
+      rows.add(row);
+    }
+    report.add(new Report.Table(
+        LatencySuite.TITLE,
+        "RocksDB, the spec's 5 s out-of-orderness bound; latency = sink arrival minus source emission of the (last matched) input record; event time runs at wall-clock speed",
+        List.of("output", "parallelism", "max events/s", "paced events/s", "events", "samples", "p50 ms", "p99 ms", "max ms", "output = oracle"),
+        rows));
+  }
+
+  private static void scale(Report report, Mode mode, PrintStream out) throws Exception {
+    ScaleSuite suite = new ScaleSuite(out);
+    List<Map<String, Object>> rows = new ArrayList<>();
+    Duration interval = mode.name().equals("smoke") ? Duration.ofSeconds(1) : Duration.ofSeconds(10);
+    boolean ok = true;
+    for (long keys : List.of(mode.scaleKeys() / 10, mode.scaleKeys())) {
+      out.printf("scale: %,d keys%n", keys);
+      ScaleSuite.Result r = suite.run(keys, interval);
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("keys", r.keys());
+      row.put("insert s", r.seconds());
+      row.put("keys/s", r.keysPerSecond());
+      row.put("max heap used MB", r.maxHeapBytes() / 1048576.0);
+      row.put("heap limit MB", r.heapLimitBytes() / 1048576.0);
+      row.put("checkpoints", (long) r.completedCheckpoints());
+      row.put("last checkpoint ms", r.lastCheckpointMillis());
+      row.put("max checkpoint ms", r.maxCheckpointMillis());
+      row.put("state size MB", r.lastFullSizeBytes() / 1048576.0);
+      row.put("last incremental MB", r.lastIncrementalSizeBytes() / 1048576.0);
+      row.put("output = oracle", r.newKeys() == r.keys() ? "yes" : "NO");
+      rows.add(row);
+    }
+    report.add(new Report.Table(
+        ScaleSuite.TITLE,
+        "one EWMA model per key (ValueState, no timers); heap = whole process, sampled every 100 ms; checkpoint interval "
+            + interval.toSeconds() + " s; sizes from Flink's checkpoint statistics of the last completed checkpoint",
+        List.of("keys", "insert s", "keys/s", "max heap used MB", "heap limit MB", "checkpoints", "last checkpoint ms",
+            "max checkpoint ms", "state size MB", "last incremental MB", "output = oracle"),
+        rows));
   }
 
   private static Measurement find(List<Measurement> ms, String row, int p) {

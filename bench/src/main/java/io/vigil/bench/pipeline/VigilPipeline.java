@@ -9,6 +9,7 @@ import io.vigil.jobs.VigilJob;
 import io.vigil.jobs.spec.CompiledSpec;
 import java.util.List;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -29,25 +30,33 @@ public final class VigilPipeline {
 
   private VigilPipeline() {}
 
+  /** Counting sinks for every output. */
+  public static JobSinks countingSinks() {
+    return new JobSinks(
+        List.of(named(AGGREGATES)),
+        List.of(named(SCORES)),
+        List.of(named(ALERTS)),
+        List.of(named(RULE_STATUS)),
+        List.of(),
+        List.of(named(DEAD_LETTERS)));
+  }
+
   /** Adds the job to {@code env}, reading {@code source} (envelopes of the spec's event type). */
-  public static void build(StreamExecutionEnvironment env, CompiledSpec spec, Source<GenericRecord, ?, ?> source) {
-    JobSinks sinks =
-        new JobSinks(
-            List.of(named(AGGREGATES)),
-            List.of(named(SCORES)),
-            List.of(named(ALERTS)),
-            List.of(named(RULE_STATUS)),
-            List.of(),
-            List.of(named(DEAD_LETTERS)));
+  public static void build(StreamExecutionEnvironment env, CompiledSpec spec, Source<GenericRecord, ?, ?> source, JobSinks sinks) {
     new VigilJob(spec, source, sinks).build(env);
   }
 
-  /** Adds the job to {@code env}, reading {@code dataset} once. */
+  /** Adds the job to {@code env}, reading {@code dataset} once, with counting sinks. */
   public static void build(StreamExecutionEnvironment env, CompiledSpec spec, Dataset dataset) {
-    build(env, spec, MemorySource.of(dataset, new EnvelopeConverter(spec.decode())));
+    build(env, spec, MemorySource.of(dataset, new EnvelopeConverter(spec.decode())), countingSinks());
+  }
+
+  /** A sink under a name that is also its id (part of its uid). */
+  public static <T> NamedSink<T> named(String name, Sink<T> sink) {
+    return new NamedSink<>(name, name, sink);
   }
 
   private static <T> NamedSink<T> named(String name) {
-    return new NamedSink<>(name, name, new CountingSink<>(name));
+    return named(name, new CountingSink<>(name));
   }
 }
