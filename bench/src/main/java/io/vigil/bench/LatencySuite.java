@@ -37,8 +37,10 @@ public final class LatencySuite {
 
   private final CompiledSpec spec;
   private final PrintStream log;
+  private final BenchCluster cluster;
 
-  public LatencySuite(CompiledSpec spec, PrintStream log) {
+  public LatencySuite(BenchCluster cluster, CompiledSpec spec, PrintStream log) {
+    this.cluster = cluster;
     this.spec = spec;
     this.log = log;
   }
@@ -73,9 +75,9 @@ public final class LatencySuite {
     try (Dataset calibration = Dataset.generate(calibrationEvents, 1_000, false)) {
       RunClock.reset();
       CountingSink.reset();
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, BenchSpec.jobConfiguration(spec));
+      StreamExecutionEnvironment env = BenchCluster.environment(parallelism, BenchSpec.jobConfiguration(spec));
       VigilPipeline.build(env, spec, calibration);
-      env.execute("bench latency calibration");
+      cluster.execute(env, "bench latency calibration");
       max = calibrationEvents / (RunClock.interval().wallNanos() / 1e9);
     }
     double rate = max / 2;
@@ -96,9 +98,9 @@ public final class LatencySuite {
               counting.ruleStatus(),
               counting.derived(),
               counting.deadLetters());
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, BenchSpec.jobConfiguration(spec));
+      StreamExecutionEnvironment env = BenchCluster.environment(parallelism, BenchSpec.jobConfiguration(spec));
       VigilPipeline.build(env, spec, MemorySource.paced(dataset, new EnvelopeConverter(spec.decode()), rate), sinks);
-      env.execute("bench latency");
+      cluster.execute(env, "bench latency");
       Percentiles alerts = Percentiles.of(LatencySink.latencies(ALERTS));
       Percentiles scores = Percentiles.of(LatencySink.latencies(SCORES));
       boolean ok = alerts.samples() == oracle.alerts() && scores.samples() == oracle.scores()

@@ -51,9 +51,9 @@ public final class Main {
 
     static Mode of(String name) {
       return switch (name) {
-        case "full" -> new Mode("full", 30_000, 5_000, 1_000, 5, true, 20, List.of(1, 2), 50_000, 30, 10_000_000);
+        case "full" -> new Mode("full", 20_000, 4_000, 1_000, 5, true, 20, List.of(1, 2), 30_000, 30, 10_000_000);
         case "quick" -> new Mode("quick", 10_000, 2_000, 1_000, 3, true, 10, List.of(1, 2), 20_000, 10, 1_000_000);
-        case "smoke" -> new Mode("smoke", 2_000, 1_000, 200, 1, false, 1, List.of(1, 2), 2_000, 2, 20_000);
+        case "smoke" -> new Mode("smoke", 2_000, 1_000, 200, 1, false, 10, List.of(1, 2), 2_000, 2, 20_000);
         default -> throw new IllegalArgumentException("unknown mode " + name + "; use --full, --quick or --smoke");
       };
     }
@@ -71,10 +71,16 @@ public final class Main {
 
   private Main() {}
 
-  public static void main(String[] args) throws Exception {
-    run(args, System.out);
+  public static void main(String[] args) {
+    int status = 0;
+    try {
+      run(args, System.out);
+    } catch (Throwable t) {
+      t.printStackTrace();
+      status = 1;
+    }
     // MiniCluster and RocksDB leave non-daemon threads behind.
-    System.exit(0);
+    System.exit(status);
   }
 
   /** Parses {@code args}, runs, prints to {@code out}, writes the JSON; returns the report. */
@@ -111,16 +117,16 @@ public final class Main {
     report.settings().put("sections", sections);
     long start = System.nanoTime();
     Path checkpoints = Files.createTempDirectory("vigil-bench-checkpoints");
-    try {
+    try (BenchCluster cluster = new BenchCluster()) {
       CompiledSpec spec = BenchSpec.compile(checkpoints);
       if (sections.contains("throughput")) {
-        throughput(report, spec, mode, out);
+        throughput(report, cluster, spec, mode, out);
       }
       if (sections.contains("cep")) {
         cep(report, spec, mode, out);
       }
       if (sections.contains("latency")) {
-        latency(report, spec, mode, out);
+        latency(report, cluster, spec, mode, out);
       }
       if (sections.contains("scale")) {
         scale(report, mode, out);
@@ -136,13 +142,13 @@ public final class Main {
     return report;
   }
 
-  private static void throughput(Report report, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
+  private static void throughput(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
     List<Map<String, Object>> rows = new ArrayList<>();
     List<String> notes = new ArrayList<>();
     for (String backend : List.of("hashmap", "rocksdb")) {
       int events = backend.equals("rocksdb") ? mode.rocksDbEvents() : mode.events();
       try (Dataset dataset = Dataset.generate(events, mode.devices(), false)) {
-        ThroughputSuite suite = new ThroughputSuite(BenchSpec.withStateBackend(spec, backend), dataset, mode.limitRepeat(), out);
+        ThroughputSuite suite = new ThroughputSuite(cluster, BenchSpec.withStateBackend(spec, backend), dataset, mode.limitRepeat(), out);
         List<Measurement> ms = suite.run(mode.parallelisms(), mode.rounds(), mode.warmUp());
         for (Measurement m : ms) {
           Map<String, Object> row = new LinkedHashMap<>();
@@ -218,8 +224,8 @@ public final class Main {
     }
   }
 
-  private static void latency(Report report, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
-    LatencySuite.Result r = new LatencySuite(spec, out).run(2, mode.rocksDbEvents() * 2, mode.latencySeconds());
+  private static void latency(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
+    LatencySuite.Result r = new LatencySuite(cluster, spec, out).run(2, mode.rocksDbEvents() * 2, mode.latencySeconds());
     List<Map<String, Object>> rows = new ArrayList<>();
     for (String output : List.of("alerts", "scores")) {
       LatencySuite.Percentiles p = output.equals("alerts") ? r.alerts() : r.scores();
@@ -230,9 +236,10 @@ public final class Main {
       row.put("paced events/s", r.rate());
       row.put("events", (long) r.events());
       row.put("samples", (long) p.samples());
-      row.put("p50 ms", p.p50());
-      row.put("p99 ms", p.p99());
-      row.put("max ms", p.max());
+      // No samples (a short run without a match): no percentiles, rather than NaN in the JSON.
+      row.put("p50 ms", p.samples() == 0 ? null : p.p50());
+      row.put("p99 ms", p.samples() == 0 ? null : p.p99());
+      row.put("max ms", p.samples() == 0 ? null : p.max());
       row.put("output = oracle", r.outputsMatchOracle() ? "yes" : "NO");
       rows.add(row);
     }

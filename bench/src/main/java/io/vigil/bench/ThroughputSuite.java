@@ -13,8 +13,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
  * The whole-pipeline table: rows "limit" ({@link LimitJob}), "vigil" ({@link VigilPipeline}) and
- * "hand-written" ({@link HandWrittenJob}) on the same in-memory events, each on its own local
- * MiniCluster at each parallelism. One warm-up run of every row first (unless disabled); then each measured round
+ * "hand-written" ({@link HandWrittenJob}) on the same in-memory events, one job at a time on one
+ * {@link BenchCluster}, at each parallelism. One warm-up run of every row first (unless disabled); then each measured round
  * runs every row at every parallelism back to back, so that noise from other processes hits all
  * rows alike and ratios are taken within a round. Every run's output counts are checked against
  * {@link Oracle}.
@@ -32,9 +32,11 @@ public final class ThroughputSuite {
   private final Oracle oracle;
   private final int limitRepeat;
   private final PrintStream log;
+  private final BenchCluster cluster;
 
   /** @param limitRepeat how many times the limit row plays the dataset (it is fast: a longer run measures it better) */
-  public ThroughputSuite(CompiledSpec spec, Dataset dataset, int limitRepeat, PrintStream log) {
+  public ThroughputSuite(BenchCluster cluster, CompiledSpec spec, Dataset dataset, int limitRepeat, PrintStream log) {
+    this.cluster = cluster;
     this.spec = spec;
     this.dataset = dataset;
     this.oracle = Oracle.of(dataset.readings());
@@ -83,7 +85,7 @@ public final class ThroughputSuite {
   private Outcome runOnce(String row, int parallelism) throws Exception {
     RunClock.reset();
     CountingSink.reset();
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, BenchSpec.jobConfiguration(spec));
+    StreamExecutionEnvironment env = BenchCluster.environment(parallelism, BenchSpec.jobConfiguration(spec));
     long events = dataset.size();
     String detail;
     boolean matches;
@@ -91,7 +93,7 @@ public final class ThroughputSuite {
       case LIMIT -> {
         LimitJob.build(env, spec, dataset, limitRepeat);
         events = (long) dataset.size() * limitRepeat;
-        env.execute("bench limit");
+        cluster.execute(env, "bench limit");
         long valid = CountingSink.count(LimitJob.VALID);
         long dead = CountingSink.count(LimitJob.DEAD_LETTERS);
         matches = valid == events && dead == 0;
@@ -99,7 +101,7 @@ public final class ThroughputSuite {
       }
       case VIGIL -> {
         VigilPipeline.build(env, spec, dataset);
-        env.execute("bench vigil");
+        cluster.execute(env, "bench vigil");
         Counts c = new Counts(CountingSink.count(VigilPipeline.AGGREGATES), CountingSink.count(VigilPipeline.SCORES),
             CountingSink.count(VigilPipeline.ALERTS), CountingSink.count(VigilPipeline.DEAD_LETTERS));
         matches = c.matches(oracle);
@@ -107,7 +109,7 @@ public final class ThroughputSuite {
       }
       case HAND -> {
         HandWrittenJob.build(env, spec, dataset);
-        env.execute("bench hand-written");
+        cluster.execute(env, "bench hand-written");
         Counts c = new Counts(CountingSink.count(HandWrittenJob.AGGREGATES), CountingSink.count(HandWrittenJob.SCORES),
             CountingSink.count(HandWrittenJob.ALERTS), CountingSink.count(HandWrittenJob.DEAD_LETTERS));
         matches = c.matches(oracle);
