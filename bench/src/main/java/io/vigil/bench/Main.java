@@ -19,6 +19,7 @@ import org.apache.flink.util.FileUtils;
  * <pre>
  * java -jar bench/target/vigil-bench.jar [--quick | --full] [--sections throughput,cep,latency,scale]
  *     [--events N] [--rounds N] [--out bench/target/results.json]
+ *     [--rows limit,vigil,hand-written] [--backends hashmap,rocksdb]
  * </pre>
  *
  * {@code --full} (the default) is the README's table and fits in 15 minutes on 2 cores; {@code
@@ -89,6 +90,8 @@ public final class Main {
     Integer events = null;
     Integer rounds = null;
     List<String> sections = SECTIONS;
+    List<String> rows = ThroughputSuite.ROWS;
+    List<String> backends = List.of("hashmap", "rocksdb");
     Path json = Path.of("bench", "target", "results.json");
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -97,6 +100,8 @@ public final class Main {
         case "--rounds" -> rounds = Integer.parseInt(args[++i]);
         case "--sections" -> sections = List.of(args[++i].split(","));
         case "--out" -> json = Path.of(args[++i]);
+        case "--rows" -> rows = List.of(args[++i].split(","));
+        case "--backends" -> backends = List.of(args[++i].split(","));
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -120,7 +125,7 @@ public final class Main {
     try (BenchCluster cluster = new BenchCluster()) {
       CompiledSpec spec = BenchSpec.compile(checkpoints);
       if (sections.contains("throughput")) {
-        throughput(report, cluster, spec, mode, out);
+        throughput(report, cluster, spec, mode, rows, backends, out);
       }
       if (sections.contains("cep")) {
         cep(report, spec, mode, out);
@@ -142,14 +147,15 @@ public final class Main {
     return report;
   }
 
-  private static void throughput(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
+  private static void throughput(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, List<String> selectedRows,
+      List<String> backends, PrintStream out) throws Exception {
     List<Map<String, Object>> rows = new ArrayList<>();
     List<String> notes = new ArrayList<>();
-    for (String backend : List.of("hashmap", "rocksdb")) {
+    for (String backend : backends) {
       int events = backend.equals("rocksdb") ? mode.rocksDbEvents() : mode.events();
       try (Dataset dataset = Dataset.generate(events, mode.devices(), false)) {
         ThroughputSuite suite = new ThroughputSuite(cluster, BenchSpec.withStateBackend(spec, backend), dataset, mode.limitRepeat(), out);
-        List<Measurement> ms = suite.run(mode.parallelisms(), mode.rounds(), mode.warmUp());
+        List<Measurement> ms = suite.run(selectedRows, mode.parallelisms(), mode.rounds(), mode.warmUp());
         for (Measurement m : ms) {
           Map<String, Object> row = new LinkedHashMap<>();
           row.put("state backend", backend);
@@ -165,7 +171,7 @@ public final class Main {
         }
         Oracle o = suite.oracle();
         notes.add(String.format("%s: %,d events, %,d windows, %,d scores, %,d alerts per run", backend, events, o.windows(), o.scores(), o.alerts()));
-        for (int p : mode.parallelisms()) {
+        for (int p : selectedRows.containsAll(ThroughputSuite.ROWS) ? mode.parallelisms() : List.<Integer>of()) {
           Measurement vigil = find(ms, ThroughputSuite.VIGIL, p);
           report.add(new Report.Ratio("vigil / hand-written per core, " + backend + ", p=" + p,
               vigil.medianRatioPerCore(find(ms, ThroughputSuite.HAND, p)), 0.8,
@@ -174,7 +180,7 @@ public final class Main {
               vigil.medianRatioPerCore(find(ms, ThroughputSuite.LIMIT, p)), null,
               "how much of the decode-only ceiling the full job keeps"));
         }
-        if (backend.equals("hashmap")) {
+        if (backend.equals("hashmap") && selectedRows.contains(ThroughputSuite.LIMIT)) {
           report.add(new Report.Ratio("decode+validate events/s per core, p=1",
               find(ms, ThroughputSuite.LIMIT, 1).medianEventsPerCoreSecond(), 1_000_000.0,
               "the limit row: Flink source + Vigil decoder (Avro single-object) + routing"));

@@ -48,11 +48,14 @@ public final class ThroughputSuite {
     return oracle;
   }
 
-  /** Runs the table; returns one measurement per row and parallelism, rows in order. */
-  public List<Measurement> run(List<Integer> parallelisms, int rounds, boolean warmUp) throws Exception {
+  /** Every row, in table order. */
+  public static final List<String> ROWS = List.of(LIMIT, VIGIL, HAND);
+
+  /** Runs {@code rows} (of {@link #ROWS}); returns one measurement per row and parallelism, rows in order. */
+  public List<Measurement> run(List<String> rows, List<Integer> parallelisms, int rounds, boolean warmUp) throws Exception {
     log.printf("throughput: %,d events (%,d devices), limit row x%d%n", dataset.size(), dataset.devices(), limitRepeat);
     if (warmUp) {
-      for (String row : List.of(LIMIT, VIGIL, HAND)) {
+      for (String row : rows) {
         runOnce(row, 1);
       }
     }
@@ -60,7 +63,7 @@ public final class ThroughputSuite {
     Map<String, Boolean> ok = new LinkedHashMap<>();
     for (int round = 1; round <= rounds; round++) {
       for (int p : parallelisms) {
-        for (String row : List.of(LIMIT, VIGIL, HAND)) {
+        for (String row : rows) {
           Outcome outcome = runOnce(row, p);
           String key = row + "/" + p;
           runs.computeIfAbsent(key, k -> new ArrayList<>()).add(outcome.run());
@@ -71,7 +74,7 @@ public final class ThroughputSuite {
       }
     }
     List<Measurement> out = new ArrayList<>();
-    for (String row : List.of(LIMIT, VIGIL, HAND)) {
+    for (String row : rows) {
       for (int p : parallelisms) {
         String key = row + "/" + p;
         out.add(new Measurement(row, p, runs.get(key), ok.get(key)));
