@@ -23,10 +23,10 @@ import org.apache.flink.util.FileUtils;
  * </pre>
  *
  * {@code --full} (the default) is the README's table and fits in 15 minutes on 2 cores; {@code
- * --quick} is the same with fewer events and rounds (about 2 minutes); {@code --smoke} uses tiny
+ * --quick} is the same with fewer events and rounds (about 3 minutes); {@code --smoke} uses tiny
  * counts to check that everything runs and outputs what the oracles expect (the unit test). JMH
  * micro-benchmarks run from the same jar: {@code java -cp bench/target/vigil-bench.jar
- * org.openjdk.jmh.Main}.
+ * org.openjdk.jmh.Main}; {@code --sections micro} times the same benchmark bodies by CPU time.
  */
 public final class Main {
 
@@ -68,7 +68,14 @@ public final class Main {
     }
   }
 
+  /** The sections a run has unless {@code --sections} says otherwise. */
   public static final List<String> SECTIONS = List.of("throughput", "cep", "latency", "scale");
+
+  /**
+   * A section only on request: the micro-benchmarks by CPU time (JMH's runner is the reference;
+   * this one stays usable on a shared machine).
+   */
+  public static final String MICRO = "micro";
 
   private Main() {}
 
@@ -106,8 +113,8 @@ public final class Main {
       }
     }
     for (String s : sections) {
-      if (!SECTIONS.contains(s)) {
-        throw new IllegalArgumentException("unknown section " + s + "; known: " + SECTIONS);
+      if (!SECTIONS.contains(s) && !s.equals(MICRO)) {
+        throw new IllegalArgumentException("unknown section " + s + "; known: " + SECTIONS + " and " + MICRO);
       }
     }
     Mode mode = Mode.of(modeName);
@@ -135,6 +142,9 @@ public final class Main {
       }
       if (sections.contains("scale")) {
         scale(report, mode, out);
+      }
+      if (sections.contains(MICRO)) {
+        micro(report, mode, out);
       }
     } finally {
       FileUtils.deleteDirectoryQuietly(checkpoints.toFile());
@@ -285,6 +295,24 @@ public final class Main {
         List.of("keys", "insert s", "keys/s", "max heap used MB", "heap limit MB", "checkpoints", "last checkpoint ms",
             "max checkpoint ms", "state size MB", "last incremental MB", "output = oracle"),
         rows));
+  }
+
+  private static void micro(Report report, Mode mode, PrintStream out) throws Exception {
+    out.println("micro: thread CPU time per event");
+    boolean smoke = mode.name().equals("smoke");
+    List<MicroSuite.Result> results = new MicroSuite(out).run(smoke ? 20_000_000L : 500_000_000L, smoke ? 20_000_000L : 1_000_000_000L);
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (MicroSuite.Result r : results) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("group", r.group());
+      row.put("case", r.name());
+      row.put("CPU ns per event", r.cpuNanosPerEvent());
+      row.put("events/s per core", 1e9 / r.cpuNanosPerEvent());
+      rows.add(row);
+    }
+    report.add(new Report.Table(MicroSuite.TITLE,
+        "the JMH benchmarks' bodies (io.vigil.bench.jmh), warmed for 0.5 s and measured for 1 s of this thread's CPU time",
+        List.of("group", "case", "CPU ns per event", "events/s per core"), rows));
   }
 
   private static Measurement find(List<Measurement> ms, String row, int p) {

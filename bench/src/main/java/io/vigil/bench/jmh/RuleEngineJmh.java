@@ -34,7 +34,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class RuleEngineJmh {
 
-  static final int BATCH = 1000;
+  /** Events per benchmark invocation. */
+  public static final int BATCH = 1000;
 
   @Param({"1", "10", "100"})
   public int rules;
