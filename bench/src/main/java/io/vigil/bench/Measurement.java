@@ -56,16 +56,6 @@ public record Measurement(String row, int parallelism, List<Run> runs, boolean o
     return median(ratios);
   }
 
-  /** As {@link #medianRatioPerCore} for events per wall-clock second. */
-  public double medianRatio(Measurement base) {
-    int n = Math.min(runs.size(), base.runs.size());
-    double[] ratios = new double[n];
-    for (int i = 0; i < n; i++) {
-      ratios[i] = runs.get(i).eventsPerSecond() / base.runs.get(i).eventsPerSecond();
-    }
-    return median(ratios);
-  }
-
   static double median(double[] values) {
     if (values.length == 0) {
       return Double.NaN;

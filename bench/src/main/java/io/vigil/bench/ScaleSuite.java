@@ -62,7 +62,8 @@ public final class ScaleSuite {
   }
 
   /**
-   * @param keysPerSecond insert rate, e.g. measured; {@code Double.NaN} before the run ends
+   * @param seconds from job submission until the keyed function had seen every key
+   * @param maxHeapBytes the largest heap use sampled, whole process
    * @param newKeys distinct keys the keyed function saw (the oracle: {@code keys})
    */
   public record Result(long keys, double seconds, double keysPerSecond, long maxHeapBytes, long heapLimitBytes,
@@ -121,20 +122,18 @@ public final class ScaleSuite {
       long start = System.nanoTime();
       JobID job = mini.submitJob(env.getStreamGraph()).get().getJobID();
       long insertedAt = 0;
-      CheckpointStatsSnapshot stats = null;
       while (!mini.getJobStatus(job).get().isGloballyTerminalState()) {
         if (insertedAt == 0 && CountingSink.count(NEW_KEYS) >= keys) {
           insertedAt = System.nanoTime();
           log.printf("  %,d keys inserted in %.1f s%n", keys, (insertedAt - start) / 1e9);
         }
-        stats = mini.getExecutionGraph(job).get().getCheckpointStatsSnapshot();
         Thread.sleep(200);
       }
       JobResult result = mini.requestJobResult(job).get();
       if (!result.isSuccess()) {
         throw new IllegalStateException("scale job failed", result.getSerializedThrowable().map(t -> t.deserializeError(getClass().getClassLoader())).orElse(null));
       }
-      stats = mini.getExecutionGraph(job).get().getCheckpointStatsSnapshot();
+      CheckpointStatsSnapshot stats = mini.getExecutionGraph(job).get().getCheckpointStatsSnapshot();
       running.set(false);
       sampler.join();
       double seconds = ((insertedAt == 0 ? System.nanoTime() : insertedAt) - start) / 1e9;

@@ -70,7 +70,7 @@ public final class HandWrittenJob {
 
   private HandWrittenJob() {}
 
-  /** The job's sinks; tests and the latency run swap in their own. */
+  /** The job's sinks, one per output. */
   public record Sinks(Sink<WindowResult> aggregates, Sink<Score> scores, Sink<SpikeAlert> alerts, Sink<Reading> deadLetters) {
     public static Sinks counting() {
       return new Sinks(
