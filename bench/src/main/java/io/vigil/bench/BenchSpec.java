@@ -1,0 +1,100 @@
+package io.vigil.bench;
+
+import io.vigil.cep.RuleLibrary;
+import io.vigil.jobs.VigilJob;
+import io.vigil.jobs.options.VigilOptions;
+import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.jobs.spec.SpecCompiler;
+import io.vigil.jobs.spec.SpecLoader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateBackendOptions;
+
+/**
+ * The benchmark's job spec ({@code bench-spec.yaml}) and rule ({@code temperature-spike.yaml}),
+ * from the classpath, compiled as {@code vigil run} compiles a spec. The rule is added as the
+ * spec's only start-up rule (a spec names rule folders on disk, which a jar does not have).
+ */
+public final class BenchSpec {
+
+  /** The rule's YAML. */
+  public static final String RULE_YAML = resource("temperature-spike.yaml");
+
+  private BenchSpec() {}
+
+  /** The compiled spec, checkpointing to {@code checkpointDir}. */
+  public static CompiledSpec compile(Path checkpointDir) throws Exception {
+    CompiledSpec spec = SpecCompiler.compile(SpecLoader.parse("bench-spec.yaml", resource("bench-spec.yaml")), System::getenv);
+    spec.configuration().set(VigilOptions.CHECKPOINT_DIR, checkpointDir.toUri().toString());
+    return new CompiledSpec(
+        spec.name(),
+        spec.eventTypeName(),
+        spec.eventSchema(),
+        spec.decode(),
+        spec.maxOutOfOrderness(),
+        spec.idleTimeout(),
+        spec.kafka(),
+        spec.generator(),
+        spec.aggregations(),
+        spec.detectors(),
+        Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(RULE_YAML, "bench")), null, null)),
+        spec.aggregateOutputs(),
+        spec.scoreOutputs(),
+        spec.alertOutputs(),
+        spec.ruleStatusOutputs(),
+        spec.derivedOutputs(),
+        spec.deadLetterOutputs(),
+        spec.configuration());
+  }
+
+  /** The Flink configuration every benchmark job runs with: Vigil's ({@link VigilJob#jobConfiguration}). */
+  public static Configuration jobConfiguration(CompiledSpec spec) {
+    return VigilJob.jobConfiguration(spec);
+  }
+
+  /**
+   * The spec with Flink's {@code state.backend.type} set to {@code backend} ({@code rocksdb}, as
+   * Vigil runs by default, or {@code hashmap}); every benchmark job takes its configuration from
+   * the spec, so the Vigil job and its baselines always share one backend.
+   */
+  public static CompiledSpec withStateBackend(CompiledSpec spec, String backend) {
+    Configuration conf = new Configuration(spec.configuration());
+    conf.set(StateBackendOptions.STATE_BACKEND, backend);
+    return new CompiledSpec(
+        spec.name(),
+        spec.eventTypeName(),
+        spec.eventSchema(),
+        spec.decode(),
+        spec.maxOutOfOrderness(),
+        spec.idleTimeout(),
+        spec.kafka(),
+        spec.generator(),
+        spec.aggregations(),
+        spec.detectors(),
+        spec.rules(),
+        spec.aggregateOutputs(),
+        spec.scoreOutputs(),
+        spec.alertOutputs(),
+        spec.ruleStatusOutputs(),
+        spec.derivedOutputs(),
+        spec.deadLetterOutputs(),
+        conf);
+  }
+
+  private static String resource(String name) {
+    try (InputStream in = BenchSpec.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("missing resource " + name);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package io.vigil.bench;
+
+import io.vigil.bench.pipeline.EnvelopeConverter;
+import io.vigil.bench.pipeline.VigilPipeline;
+import io.vigil.jobs.JobSinks;
+import io.vigil.jobs.spec.CompiledSpec;
+import io.vigil.schemas.Alert;
+import io.vigil.schemas.AnomalyScore;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * Event-to-output latency of the Vigil job at half its measured maximum throughput.
+ *
+ * <p>First the maximum: one unpaced run of the job on {@code calibrationEvents} events (same
+ * parallelism and state backend), back to back with the paced run. Then the paced run: the source
+ * emits {@code rate = max / 2} records per second and stamps each record's emission time; the
+ * alert sink measures, per alert, the time from the emission of the alert's last matched event
+ * (the reading that completes the match) to the alert's arrival at the sink; the score sink does
+ * the same per score. The input has {@code 10 * rate} devices, each reporting every 10 s of event
+ * time, so event time advances as fast as wall time, as in a live stream.
+ *
+ * <p>What the numbers contain: an alert waits for the watermark to pass its event (the spec's 5 s
+ * out-of-orderness bound plus Flink's 200 ms watermark interval: the rule engine matches in
+ * event-time order), then queueing and processing; a score is emitted on arrival, so its latency
+ * is queueing and processing only.
+ */
+public final class LatencySuite {
+
+  public static final String TITLE = "Latency at half the maximum throughput (Vigil job)";
+
+  private static final String ALERTS = "latency.alerts";
+  private static final String SCORES = "latency.scores";
+
+  private final CompiledSpec spec;
+  private final PrintStream log;
+  private final BenchCluster cluster;
+
+  public LatencySuite(BenchCluster cluster, CompiledSpec spec, PrintStream log) {
+    this.cluster = cluster;
+    this.spec = spec;
+    this.log = log;
+  }
+
+  /** Latency percentiles of one output, in milliseconds. */
+  public record Percentiles(int samples, double p50, double p99, double max) {
+    static Percentiles of(List<Long> nanos) {
+      List<Long> sorted = new ArrayList<>(nanos);
+      Collections.sort(sorted);
+      if (sorted.isEmpty()) {
+        return new Percentiles(0, Double.NaN, Double.NaN, Double.NaN);
+      }
+      return new Percentiles(sorted.size(), at(sorted, 0.50), at(sorted, 0.99), sorted.get(sorted.size() - 1) / 1e6);
+    }
+
+    private static double at(List<Long> sorted, double q) {
+      int index = (int) Math.min(sorted.size() - 1, Math.ceil(q * sorted.size()) - 1);
+      return sorted.get(Math.max(0, index)) / 1e6;
+    }
+  }
+
+  /**
+   * @param maxEventsPerSecond the calibration run's throughput
+   * @param rate the paced rate, events per second
+   * @param expectedAlerts the oracle's alerts for the paced input
+   */
+  public record Result(int parallelism, double maxEventsPerSecond, double rate, int events, Percentiles alerts,
+      Percentiles scores, long expectedAlerts, boolean outputsMatchOracle) {}
+
+  public Result run(int parallelism, int calibrationEvents, int seconds) throws Exception {
+    double max;
+    try (Dataset calibration = Dataset.generate(calibrationEvents, 1_000, false)) {
+      RunClock.reset();
+      CountingSink.reset();
+      StreamExecutionEnvironment env = BenchCluster.environment(parallelism, BenchSpec.jobConfiguration(spec));
+      VigilPipeline.build(env, spec, calibration);
+      cluster.execute(env, "bench latency calibration");
+      max = calibrationEvents / (RunClock.interval().wallNanos() / 1e9);
+    }
+    double rate = max / 2;
+    int events = (int) Math.max(1_000, rate * seconds);
+    int devices = (int) Math.max(10, Math.round(10 * rate));
+    log.printf("latency: maximum %,.0f events/s, paced at %,.0f events/s for %,d events of %,d devices%n", max, rate, events, devices);
+    try (Dataset dataset = Dataset.generate(events, devices, true)) {
+      Oracle oracle = Oracle.of(dataset.readings());
+      RunClock.reset();
+      CountingSink.reset();
+      LatencySink.reset();
+      JobSinks counting = VigilPipeline.countingSinks();
+      JobSinks sinks =
+          new JobSinks(
+              counting.aggregates(),
+              List.of(VigilPipeline.named(SCORES, new LatencySink<AnomalyScore>(SCORES, dataset, s -> s.getSource().getOffset()))),
+              List.of(VigilPipeline.named(ALERTS, new LatencySink<Alert>(ALERTS, dataset, LatencySuite::lastMatchedPosition))),
+              counting.ruleStatus(),
+              counting.derived(),
+              counting.deadLetters());
+      StreamExecutionEnvironment env = BenchCluster.environment(parallelism, BenchSpec.jobConfiguration(spec));
+      VigilPipeline.build(env, spec, MemorySource.paced(dataset, new EnvelopeConverter(spec.decode()), rate), sinks);
+      cluster.execute(env, "bench latency");
+      Percentiles alerts = Percentiles.of(LatencySink.latencies(ALERTS));
+      Percentiles scores = Percentiles.of(LatencySink.latencies(SCORES));
+      boolean ok = alerts.samples() == oracle.alerts() && scores.samples() == oracle.scores()
+          && CountingSink.count(VigilPipeline.AGGREGATES) == oracle.windows() && CountingSink.count(VigilPipeline.DEAD_LETTERS) == 0;
+      log.printf("  alerts %d (expected %d): p50 %.0f ms, p99 %.0f ms, max %.0f ms; scores %d: p50 %.1f ms, p99 %.1f ms%n",
+          alerts.samples(), oracle.alerts(), alerts.p50(), alerts.p99(), alerts.max(), scores.samples(), scores.p50(), scores.p99());
+      return new Result(parallelism, max, rate, events, alerts, scores, oracle.alerts(), ok);
+    }
+  }
+
+  private static long lastMatchedPosition(Alert alert) {
+    return alert.getEvents().get(alert.getEvents().size() - 1).getSource().getOffset();
+  }
+}
