@@ -83,6 +83,8 @@ import org.apache.flink.util.OutputTag;
  *
  * <p><b>Rule changes</b> take effect on each parallel instance at the watermark it has when the
  * command arrives ({@code RuleStatus.watermark}): events after it go to the new state of the rule.
+ * Events are buffered even while no rule is active, so events that reach an instance before its
+ * start-up rules (both come through separate streams) are still matched by them.
  *
  * <ul>
  *   <li>ADD: the rule starts matching.
@@ -225,9 +227,6 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
           Envelopes.toDeadLetter(
               envelope, typeName(envelope), STAGE, DeadLetterReason.LATE_EVENT,
               "event time " + timestamp + " is not after the rule engine's watermark " + watermark));
-      return;
-    }
-    if (running(ctx.getBroadcastState(RULES)).isEmpty()) {
       return;
     }
     List<GenericRecord> events = buffer.get(timestamp);

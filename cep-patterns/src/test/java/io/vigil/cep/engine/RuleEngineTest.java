@@ -90,6 +90,33 @@ class RuleEngineTest {
     }
   }
 
+  @Test
+  void matchesEventsThatArrivedBeforeTheFirstRuleButAfterTheWatermarkItTookEffectAt() throws Exception {
+    // A job's start-up rules reach each engine instance through a broadcast stream and can arrive
+    // after the first events; those events are still ahead of the watermark, so the rule applies.
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      h.processElement(reading("d2", "c", 2_500, 35), 2_500);
+      h.processWatermark(20_000);
+      assertThat(alerts(h))
+          .containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]", "TIMEOUT hot@1 d2 warm=[c]");
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+    }
+  }
+
+  @Test
+  void eventsBufferedWithNoRuleLeaveNoStateOnceTheWatermarkPasses() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processElement(reading("d2", "b", 2_000, 45), 2_000);
+      h.processWatermark(3_000);
+      assertThat(alerts(h)).isEmpty();
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+    }
+  }
+
   private static List<String> matches(KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h) {
     return alerts(h).stream().filter(a -> a.startsWith("MATCH")).toList();
   }
