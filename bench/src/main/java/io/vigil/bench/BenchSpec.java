@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateBackendOptions;
@@ -43,7 +44,7 @@ public final class BenchSpec {
         spec.generator(),
         spec.aggregations(),
         spec.detectors(),
-        Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(RULE_YAML, "bench")), null, null)),
+        Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(RULE_YAML, "bench")), null, false, null, null, Map.of())),
         spec.aggregateOutputs(),
         spec.scoreOutputs(),
         spec.alertOutputs(),
