@@ -33,24 +33,9 @@ public final class BenchSpec {
   public static CompiledSpec compile(Path checkpointDir) throws Exception {
     CompiledSpec spec = SpecCompiler.compile(SpecLoader.parse("bench-spec.yaml", resource("bench-spec.yaml")), System::getenv);
     spec.configuration().set(VigilOptions.CHECKPOINT_DIR, checkpointDir.toUri().toString());
-    return new CompiledSpec(
-        spec.name(),
-        spec.eventTypeName(),
-        spec.eventSchema(),
-        spec.decode(),
-        spec.maxOutOfOrderness(),
-        spec.idleTimeout(),
-        spec.kafka(),
-        spec.generator(),
-        spec.aggregations(),
-        spec.detectors(),
+    return copy(
+        spec,
         Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(RULE_YAML, "bench")), null, false, null, null, Map.of())),
-        spec.aggregateOutputs(),
-        spec.scoreOutputs(),
-        spec.alertOutputs(),
-        spec.ruleStatusOutputs(),
-        spec.derivedOutputs(),
-        spec.deadLetterOutputs(),
         spec.configuration());
   }
 
@@ -67,25 +52,7 @@ public final class BenchSpec {
   public static CompiledSpec withStateBackend(CompiledSpec spec, String backend) {
     Configuration conf = new Configuration(spec.configuration());
     conf.set(StateBackendOptions.STATE_BACKEND, backend);
-    return new CompiledSpec(
-        spec.name(),
-        spec.eventTypeName(),
-        spec.eventSchema(),
-        spec.decode(),
-        spec.maxOutOfOrderness(),
-        spec.idleTimeout(),
-        spec.kafka(),
-        spec.generator(),
-        spec.aggregations(),
-        spec.detectors(),
-        spec.rules(),
-        spec.aggregateOutputs(),
-        spec.scoreOutputs(),
-        spec.alertOutputs(),
-        spec.ruleStatusOutputs(),
-        spec.derivedOutputs(),
-        spec.deadLetterOutputs(),
-        conf);
+    return copy(spec, spec.rules(), conf);
   }
 
   private static String resource(String name) {
@@ -97,5 +64,28 @@ public final class BenchSpec {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** {@code spec} with other rules and configuration: the one place bench rebuilds a spec. */
+  private static CompiledSpec copy(CompiledSpec spec, Optional<CompiledSpec.RuleSettings> rules, Configuration conf) {
+    return new CompiledSpec(
+        spec.name(),
+        spec.eventTypeName(),
+        spec.eventSchema(),
+        spec.decode(),
+        spec.maxOutOfOrderness(),
+        spec.idleTimeout(),
+        spec.kafka(),
+        spec.generator(),
+        spec.aggregations(),
+        spec.detectors(),
+        rules,
+        spec.aggregateOutputs(),
+        spec.scoreOutputs(),
+        spec.alertOutputs(),
+        spec.ruleStatusOutputs(),
+        spec.derivedOutputs(),
+        spec.deadLetterOutputs(),
+        conf);
   }
 }

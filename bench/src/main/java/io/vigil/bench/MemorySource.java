@@ -31,9 +31,9 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  *
  * <p>Readers emit nothing for the first {@link #START_DELAY_MILLIS} after they start (outside the
  * measured interval, which begins at the first record): the Vigil job's start-up rules come from
- * a source of their own, and an event that reaches a rule-engine subtask before the rule does is
- * not matched by it (Vigil applies a rule from its arrival on). Without the delay a few alerts
- * near the start of a run at parallelism 2 went missing, so outputs were not comparable.
+ * a source of their own, and the engine applies a rule to events ahead of the watermark it has
+ * when the rule arrives. The delay makes sure every rule is in place before the first watermark,
+ * so each run's alerts equal the oracle's and runs stay comparable.
  *
  * <p>Options: {@code repeat} plays the dataset that many times (positions wrap around; only for
  * pipelines without event-time state); {@code eventsPerSecond} > 0 paces the source (divided
