@@ -7,6 +7,7 @@ import io.vigil.schemas.SensorReading;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,18 +49,31 @@ public final class Dataset implements AutoCloseable {
   }
 
   /**
-   * Readings 0 .. events-1 of {@code devices} devices at 8 sites, seed 42.
+   * Readings 0 .. events-1 of {@code devices} devices at 8 sites, seed 42, in generator order.
    *
    * @param stamped whether sources record each record's ingestion time ({@link #ingestNanos})
    */
   public static Dataset generate(int events, int devices, boolean stamped) {
+    return generate(events, devices, stamped, false);
+  }
+
+  /**
+   * Like {@link #generate(int, int, boolean)}; with {@code ordered} the same readings sorted by
+   * event time, as a stream whose devices stamp readings when they send them. Each device's own
+   * order is unchanged (its readings are 10 s apart, its disorder at most 3 s).
+   */
+  public static Dataset generate(int events, int devices, boolean stamped, boolean ordered) {
     SensorReadingGenerator generator = new SensorReadingGenerator(settings(devices));
-    byte[][] values = new byte[events][];
     List<SensorReading> readings = new ArrayList<>(events);
     for (int i = 0; i < events; i++) {
-      SensorReading reading = generator.reading(i);
-      readings.add(reading);
-      values[i] = EventEncoders.singleObject(reading);
+      readings.add(generator.reading(i));
+    }
+    if (ordered) {
+      readings.sort(Comparator.comparing(SensorReading::getEventTime));
+    }
+    byte[][] values = new byte[events][];
+    for (int i = 0; i < events; i++) {
+      values[i] = EventEncoders.singleObject(readings.get(i));
     }
     return new Dataset(devices, values, Collections.unmodifiableList(readings), stamped);
   }
