@@ -126,24 +126,33 @@ public class AnomalyScorer extends KeyedProcessFunction<String, GenericRecord, A
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<AnomalyScore> out)
       throws Exception {
     Long due = cleanupAt.value();
-    if (due != null && due == timestamp) {
+    if (due == null) {
+      return;
+    }
+    if (timestamp >= due) {
       for (ValueState<Object> model : models) {
         model.clear();
       }
       cleanupAt.clear();
+    } else {
+      ctx.timerService().registerEventTimeTimer(due);
     }
   }
 
+  /**
+   * Moves the key's cleanup to {@code eventTime + idleTimeout}. While a key is busy only the state
+   * moves: the one pending timer stays where it is and, when it fires early, re-registers at the
+   * current due time. So a key costs one timer per idle timeout instead of a delete and a register
+   * per event, and its models still go exactly when it has been silent for the idle timeout.
+   */
   private void resetCleanupTimer(Context ctx, long eventTime) throws Exception {
     long due = eventTime + spec.idleTimeout().toMillis();
     Long current = cleanupAt.value();
-    if (current != null && current >= due) {
+    if (current == null) {
+      ctx.timerService().registerEventTimeTimer(due);
+    } else if (current >= due) {
       return;
     }
-    if (current != null) {
-      ctx.timerService().deleteEventTimeTimer(current);
-    }
-    ctx.timerService().registerEventTimeTimer(due);
     cleanupAt.update(due);
   }
 
