@@ -2,6 +2,7 @@ package io.vigil.bench.kafka;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vigil.bench.CountingSink;
 import io.vigil.bench.RunClock;
 import io.vigil.bench.pipeline.Reading;
 import io.vigil.bench.pipeline.ReadingConverter;
@@ -12,6 +13,7 @@ import io.vigil.functions.ingest.EventDecoder;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.schemas.SourceRef;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -38,22 +40,29 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * <p>Every source is the one {@code vigil run} builds for a bounded run ({@code
  * Connectors.kafkaSource(spec, true)}: the spec's topics, group and properties, from the earliest
  * offset up to the offsets that are latest at start) with its deserializer wrapped in {@link
- * StartMark}, which starts the measured interval at the first record; the harness builds it here
- * because {@code Connectors} takes no deserializer. Every bench-built sink is exactly-once, like
+ * StartMark}, which starts the measured interval at the first record (and can hold that record
+ * back until the job's start-up rule is in place); the harness builds it here because {@code
+ * Connectors} takes no deserializer. Every bench-built sink is exactly-once, like
  * the spec's Kafka outputs, with the same transaction timeout.
  */
 public final class BenchConnectors {
 
   private BenchConnectors() {}
 
-  /** Vigil's envelopes (decode + validate in the source), as the Vigil job and the limit row read them. */
-  public static KafkaSource<GenericRecord> envelopes(CompiledSpec spec) {
-    return source(spec, new StartMark<>(new EnvelopeDeserializationSchema(spec.decode())));
+  /**
+   * Vigil's envelopes (decode + validate in the source), as the Vigil job and the limit row read
+   * them.
+   *
+   * @param awaitCount null, or a {@link CountingSink} name: the first record waits until that sink
+   *     has counted a record (see {@link StartMark})
+   */
+  public static KafkaSource<GenericRecord> envelopes(CompiledSpec spec, String awaitCount) {
+    return source(spec, new StartMark<>(new EnvelopeDeserializationSchema(spec.decode()), awaitCount));
   }
 
   /** The hand-written job's readings: the same decoder, then its own POJO. */
   public static KafkaSource<Reading> readings(CompiledSpec spec) {
-    return source(spec, new StartMark<>(new ReadingDeserializer(spec.decode())));
+    return source(spec, new StartMark<>(new ReadingDeserializer(spec.decode()), null));
   }
 
   private static <T> KafkaSource<T> source(CompiledSpec spec, KafkaRecordDeserializationSchema<T> deserializer) {
@@ -97,14 +106,24 @@ public final class BenchConnectors {
   /**
    * A deserializer that marks the start of the measured interval ({@link RunClock#markStart}) at
    * its first record, then delegates. One flag test per record.
+   *
+   * <p>With {@code awaitCount}, the first record first waits (up to {@link #GATE_TIMEOUT}, then
+   * goes on, and the output check will tell) until the {@link CountingSink} of that name has
+   * counted a record. The Vigil row passes its rule-status sink: the engine reports the start-up
+   * rule when it has it, and a rule applies only to events ahead of the engine's watermark when
+   * it arrives (the in-memory source's start delay, {@link io.vigil.bench.MemorySource}, serves
+   * the same end). Waiting blocks only this source's task, before the interval starts.
    */
   static final class StartMark<T> implements KafkaRecordDeserializationSchema<T> {
+    static final Duration GATE_TIMEOUT = Duration.ofSeconds(60);
     private static final long serialVersionUID = 1L;
     private final KafkaRecordDeserializationSchema<T> inner;
+    private final String awaitCount;
     private transient boolean started;
 
-    StartMark(KafkaRecordDeserializationSchema<T> inner) {
+    StartMark(KafkaRecordDeserializationSchema<T> inner, String awaitCount) {
       this.inner = inner;
+      this.awaitCount = awaitCount;
     }
 
     @Override
@@ -116,6 +135,9 @@ public final class BenchConnectors {
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<T> out) throws IOException {
       if (!started) {
         started = true;
+        if (awaitCount != null) {
+          awaitGate();
+        }
         RunClock.markStart();
       }
       inner.deserialize(record, out);
@@ -124,6 +146,18 @@ public final class BenchConnectors {
     @Override
     public TypeInformation<T> getProducedType() {
       return inner.getProducedType();
+    }
+
+    private void awaitGate() throws IOException {
+      long deadline = System.nanoTime() + GATE_TIMEOUT.toNanos();
+      while (CountingSink.count(awaitCount) == 0 && System.nanoTime() < deadline) {
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while waiting for " + awaitCount);
+        }
+      }
     }
   }
 

@@ -11,6 +11,7 @@ import io.vigil.bench.ThroughputSuite;
 import io.vigil.bench.pipeline.HandWrittenJob;
 import io.vigil.bench.pipeline.LimitJob;
 import io.vigil.bench.pipeline.VigilPipeline;
+import io.vigil.jobs.JobSinks;
 import io.vigil.jobs.connectors.Connectors;
 import io.vigil.jobs.kafka.CommittedRecords;
 import io.vigil.jobs.options.VigilOptions;
@@ -45,7 +46,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       Kafka outputs for aggregates, scores, alerts and dead letters ({@link
  *       BenchSpec#withKafka}), wired as {@code vigil run} wires it: {@link Connectors#sinks},
  *       {@link Connectors#verifyTransactionTimeouts}, and the bounded source of {@link
- *       BenchConnectors}.
+ *       BenchConnectors}; plus a counting rule-status sink, on whose first status (the start-up
+ *       rule is in place) the source starts.
  *   <li><b>hand-written</b>: {@link HandWrittenJob} with a Kafka source of the same decoder and
  *       exactly-once Kafka sinks writing its results as JSON.
  * </ul>
@@ -142,10 +144,14 @@ public final class KafkaSuite implements AutoCloseable {
     long events = dataset.size();
     switch (row) {
       case ThroughputSuite.LIMIT ->
-          LimitJob.build(env, kafkaSpec, BenchConnectors.envelopes(kafkaSpec), BenchConnectors.payloads(bootstrap, topics.get(0), transactionTimeout));
+          LimitJob.build(env, kafkaSpec, BenchConnectors.envelopes(kafkaSpec, null), BenchConnectors.payloads(bootstrap, topics.get(0), transactionTimeout));
       case ThroughputSuite.VIGIL -> {
         Connectors.verifyTransactionTimeouts(kafkaSpec);
-        VigilPipeline.build(env, kafkaSpec, BenchConnectors.envelopes(kafkaSpec), Connectors.sinks(kafkaSpec));
+        JobSinks kafka = Connectors.sinks(kafkaSpec);
+        // Plus a counting rule-status sink (the spec has no status output): the source waits for it.
+        JobSinks sinks = new JobSinks(kafka.aggregates(), kafka.scores(), kafka.alerts(),
+            List.of(VigilPipeline.named(VigilPipeline.RULE_STATUS, new CountingSink<>(VigilPipeline.RULE_STATUS))), kafka.derived(), kafka.deadLetters());
+        VigilPipeline.build(env, kafkaSpec, BenchConnectors.envelopes(kafkaSpec, VigilPipeline.RULE_STATUS), sinks);
       }
       case ThroughputSuite.HAND ->
           HandWrittenJob.build(env, kafkaSpec, BenchConnectors.readings(kafkaSpec), new HandWrittenJob.Sinks(
