@@ -261,8 +261,8 @@ public final class Main {
     report.add(new Report.Table(
         KafkaSuite.TITLE,
         String.format("median of %d rounds%s; %,d events (%,d devices) in a %d-partition topic written before the runs; "
-                + "%,d windows, %,d scores, %,d alerts per run, read back read_committed; interval = first record read to job end "
-                + "(final checkpoint, every %d s, committed); per core = events / this process's CPU seconds; with broker = events / "
+                + "%,d windows, %,d scores, %,d alerts per run, read back read_committed; interval = first record read until the output "
+                + "is visible read_committed (the job's end commits its final checkpoint's transactions; checkpoints every %d s); per core = events / this process's CPU seconds; with broker = events / "
                 + "(this process's + the broker process's CPU seconds)",
             mode.rounds(), mode.warmUp() ? " after a warm-up" : "", mode.kafkaEvents(), mode.devices(), KafkaSuite.PARTITIONS,
             o.windows(), o.scores(), o.alerts(), interval.toSeconds()),

@@ -20,16 +20,22 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -53,8 +59,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * </ul>
  *
  * Each run writes to topics of its own. The measured interval runs from the first record a source
- * deserializes to the job's end: a bounded job ends after its final checkpoint, whose completion
- * commits the sinks' last transactions, so everything counted is committed output. The broker's
+ * deserializes until the output is visible to {@code read_committed} consumers: a bounded job ends
+ * after its final checkpoint, whose completion commits the sinks' last transactions, and the
+ * interval ends when the broker has written their commit markers ({@link #awaitCommitMarkers}). The broker's
  * CPU time in the same interval is read from its process ({@link RunClock#countExternal}). Outputs
  * are then read back {@code read_committed} ({@link CommittedRecords}) and their counts compared
  * with {@link Oracle}; the run's topics are deleted afterwards.
@@ -69,6 +76,8 @@ public final class KafkaSuite implements AutoCloseable {
   static final String INPUT = "bench-input";
 
   private static final String VALID = "valid";
+
+  private static final Duration MARKER_TIMEOUT = Duration.ofSeconds(30);
 
   private final BenchCluster cluster;
   private final CompiledSpec spec;
@@ -162,7 +171,7 @@ public final class KafkaSuite implements AutoCloseable {
       default -> throw new IllegalArgumentException(row);
     }
     cluster.execute(env, "bench kafka " + row);
-    // The job has ended, so its final checkpoint completed and committed every transaction.
+    awaitCommitMarkers(topics);
     RunClock.markEnd();
     RunClock.Interval interval = RunClock.interval();
 
@@ -181,6 +190,34 @@ public final class KafkaSuite implements AutoCloseable {
     admin.deleteTopics(topics).all().get();
     return new ThroughputSuite.Outcome(
         new Measurement.Run(events, interval.wallNanos(), interval.cpuNanos(), interval.externalCpuNanos()), matches, detail);
+  }
+
+  /**
+   * Waits until every partition of {@code topics} has no open transaction: its last stable offset
+   * (what {@code read_committed} consumers see) equals its high watermark. When a job has ended, its
+   * final checkpoint has committed the sinks' transactions, but the broker writes the commit
+   * markers to the partitions after it acknowledges the commit, so the output becomes visible a
+   * little later; the run ends when it is. Gives up after {@link #MARKER_TIMEOUT} (the output
+   * check then reports what is missing).
+   */
+  private void awaitCommitMarkers(List<String> topics) throws Exception {
+    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+    for (String topic : topics) {
+      for (int p = 0; p < PARTITIONS; p++) {
+        request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+      }
+    }
+    long deadline = System.nanoTime() + MARKER_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> stable =
+          admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get();
+      Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> high =
+          admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).all().get();
+      if (request.keySet().stream().allMatch(tp -> stable.get(tp).offset() == high.get(tp).offset())) {
+        return;
+      }
+      Thread.sleep(10);
+    }
   }
 
   private long committed(String topic) {
