@@ -25,8 +25,11 @@ import org.apache.flink.util.FileUtils;
  *     [--rows limit,vigil,hand-written] [--backends hashmap,rocksdb]
  * </pre>
  *
- * {@code --full} (the default) is the README's table and fits in 15 minutes on 2 cores; {@code
- * --quick} is the same with fewer events and rounds (about 3 minutes); {@code --smoke} uses tiny
+ * {@code --backends} selects the state backends of the in-memory whole-pipeline table; the Kafka
+ * table ({@code kafka}: a broker process as source and sink) always runs with heap state, and
+ * {@code --events} sizes both. {@code --full} (the default) is the README's tables: about 16
+ * minutes on 2 cores, 5 of them the Kafka table; {@code --quick} is the same with fewer events and
+ * rounds (about 5 minutes); {@code --smoke} uses tiny
  * counts to check that everything runs and outputs what the oracles expect (the unit test). JMH
  * micro-benchmarks run from the same jar: {@code java -cp bench/target/vigil-bench.jar
  * org.openjdk.jmh.Main}; {@code --sections micro} times the same benchmark bodies by CPU time.
