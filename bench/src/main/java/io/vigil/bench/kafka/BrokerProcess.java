@@ -19,9 +19,9 @@ import java.util.concurrent.TimeUnit;
  * separately ({@link #cpuNanos}, from the operating system's accounting of the child process).
  *
  * <p>Contract: {@link #start} returns once the broker answers admin requests; {@link #close} stops
- * it and waits for its exit (it deletes its own log directory). The child also stops when this
- * process dies: it runs until its standard input ends, which the operating system closes with
- * this process. Its log goes to {@code broker.log} in the given directory.
+ * it and waits for its exit (it deletes its own log directory, also when terminated by a signal).
+ * The child also stops when this process dies: it runs until its standard input ends, which the
+ * operating system closes with this process, and this process's shutdown hook terminates it. Its log goes to {@code broker.log} in the given directory.
  */
 public final class BrokerProcess implements AutoCloseable {
 
@@ -96,6 +96,8 @@ public final class BrokerProcess implements AutoCloseable {
   public static void main(String[] args) throws IOException {
     Path address = Path.of(args[0]);
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(Map.of())) {
+      // Killed rather than stopped (the parent's shutdown hook): still delete the log directory.
+      Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "close-kafka-broker"));
       Path partial = address.resolveSibling(address.getFileName() + ".partial");
       Files.write(partial, List.of(broker.bootstrapServers()), StandardCharsets.UTF_8);
       Files.move(partial, address, StandardCopyOption.ATOMIC_MOVE);
