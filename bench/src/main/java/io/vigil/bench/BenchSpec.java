@@ -1,5 +1,8 @@
 package io.vigil.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.vigil.cep.RuleLibrary;
 import io.vigil.jobs.VigilJob;
 import io.vigil.jobs.options.VigilOptions;
@@ -13,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.flink.configuration.Configuration;
@@ -27,6 +31,8 @@ import org.apache.flink.configuration.StateBackendOptions;
  */
 public final class BenchSpec {
 
+  private static final String FILE = "bench-spec.yaml";
+
   /** The rule's YAML. */
   public static final String RULE_YAML = resource("temperature-spike.yaml");
 
@@ -34,13 +40,53 @@ public final class BenchSpec {
 
   /** The compiled spec, checkpointing to {@code checkpointDir}. */
   public static CompiledSpec compile(Path checkpointDir) throws Exception {
-    CompiledSpec spec = SpecCompiler.compile(SpecLoader.parse("bench-spec.yaml", resource("bench-spec.yaml")), System::getenv);
+    CompiledSpec spec = SpecCompiler.compile(SpecLoader.parse(FILE, resource(FILE)), System::getenv);
     spec.configuration().set(VigilOptions.CHECKPOINT_DIR, checkpointDir.toUri().toString());
     return copy(
         spec,
         Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(RULE_YAML, "bench")), null, false, null, null, Map.of())),
         spec.configuration(),
         spec.maxOutOfOrderness());
+  }
+
+  /** The output kinds of a spec, as {@code outputs:} names them, that the Kafka table writes to topics. */
+  public static final List<String> KAFKA_OUTPUTS = List.of("aggregates", "scores", "alerts", "deadLetters");
+
+  /**
+   * {@code bench-spec.yaml} as a user would run it against Kafka, compiled as {@code vigil run}
+   * compiles it: an {@code input.kafka} section (reading {@code inputTopic} from the earliest
+   * offset as group {@code groupId}) and, for each of {@link #KAFKA_OUTPUTS}, one Kafka output
+   * with the spec's defaults (exactly-once, Avro) on the topic {@link #outputTopic}{@code
+   * (outputPrefix, kind)}, whose name is also its transactional id prefix. Rules and Flink
+   * configuration (state backend, checkpoint directory and interval) are {@code base}'s.
+   */
+  public static CompiledSpec withKafka(CompiledSpec base, String bootstrapServers, String inputTopic, String groupId, String outputPrefix)
+      throws Exception {
+    ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+    ObjectNode root = (ObjectNode) yaml.readTree(resource(FILE));
+    ObjectNode kafka = ((ObjectNode) root.get("input")).putObject("kafka");
+    kafka.put("bootstrapServers", bootstrapServers);
+    kafka.putArray("topics").add(inputTopic);
+    kafka.put("groupId", groupId);
+    ObjectNode outputs = root.putObject("outputs");
+    for (String kind : KAFKA_OUTPUTS) {
+      String topic = outputTopic(outputPrefix, kind);
+      outputs.putArray(kind).addObject().put("kind", "kafka").put("topic", topic).put("transactionalIdPrefix", topic);
+    }
+    CompiledSpec spec = SpecCompiler.compile(SpecLoader.parse(FILE, yaml.writeValueAsString(root)), System::getenv);
+    return copy(spec, base.rules(), base.configuration());
+  }
+
+  /** The topic of output {@code kind} (one of {@link #KAFKA_OUTPUTS}) under {@code prefix}. */
+  public static String outputTopic(String prefix, String kind) {
+    return prefix + "-" + kind.replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+  }
+
+  /** The spec with checkpoints every {@code interval}. */
+  public static CompiledSpec withCheckpointInterval(CompiledSpec spec, Duration interval) {
+    Configuration conf = new Configuration(spec.configuration());
+    conf.set(VigilOptions.CHECKPOINT_INTERVAL, interval);
+    return copy(spec, spec.rules(), conf);
   }
 
   /** The Flink configuration every benchmark job runs with: Vigil's ({@link VigilJob#jobConfiguration}). */

@@ -1,6 +1,9 @@
 package io.vigil.bench;
 
 import io.vigil.bench.cep.CepSuite;
+import io.vigil.bench.kafka.BrokerProcess;
+import io.vigil.bench.kafka.KafkaSuite;
+import io.vigil.jobs.options.VigilOptions;
 import io.vigil.jobs.spec.CompiledSpec;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -17,13 +20,16 @@ import org.apache.flink.util.FileUtils;
  * then writes them as JSON:
  *
  * <pre>
- * java -jar bench/target/vigil-bench.jar [--quick | --full] [--sections throughput,cep,latency,scale]
+ * java -jar bench/target/vigil-bench.jar [--quick | --full] [--sections throughput,kafka,cep,latency,scale]
  *     [--events N] [--rounds N] [--out bench/target/results.json]
  *     [--rows limit,vigil,hand-written] [--backends hashmap,rocksdb]
  * </pre>
  *
- * {@code --full} (the default) is the README's table and fits in 15 minutes on 2 cores; {@code
- * --quick} is the same with fewer events and rounds (about 3 minutes); {@code --smoke} uses tiny
+ * {@code --backends} selects the state backends of the in-memory whole-pipeline table; the Kafka
+ * table ({@code kafka}: a broker process as source and sink) always runs with heap state, and
+ * {@code --events} sizes both. {@code --full} (the default) is the README's tables: about 16
+ * minutes on 2 cores, 5 of them the Kafka table; {@code --quick} is the same with fewer events and
+ * rounds (about 5 minutes); {@code --smoke} uses tiny
  * counts to check that everything runs and outputs what the oracles expect (the unit test). JMH
  * micro-benchmarks run from the same jar: {@code java -cp bench/target/vigil-bench.jar
  * org.openjdk.jmh.Main}; {@code --sections micro} times the same benchmark bodies by CPU time.
@@ -36,11 +42,13 @@ public final class Main {
    * @param events events of the whole-pipeline table with heap state ({@code hashmap})
    * @param rocksDbEvents events of the whole-pipeline table with RocksDB: fewer, because Flink
    *     CEP on RocksDB slows down with the number of events already processed (see README)
+   * @param kafkaEvents events of the Kafka table (heap state)
    */
   public record Mode(
       String name,
       int events,
       int rocksDbEvents,
+      int kafkaEvents,
       int devices,
       int rounds,
       boolean warmUp,
@@ -52,24 +60,25 @@ public final class Main {
 
     static Mode of(String name) {
       return switch (name) {
-        case "full" -> new Mode("full", 20_000, 4_000, 1_000, 5, true, 20, List.of(1, 2), 30_000, 30, 10_000_000);
-        case "quick" -> new Mode("quick", 10_000, 2_000, 1_000, 3, true, 10, List.of(1, 2), 20_000, 10, 1_000_000);
-        case "smoke" -> new Mode("smoke", 2_000, 1_000, 200, 1, false, 10, List.of(1, 2), 2_000, 2, 20_000);
+        case "full" -> new Mode("full", 20_000, 4_000, 100_000, 1_000, 5, true, 20, List.of(1, 2), 30_000, 30, 10_000_000);
+        case "quick" -> new Mode("quick", 10_000, 2_000, 30_000, 1_000, 3, true, 10, List.of(1, 2), 20_000, 10, 1_000_000);
+        case "smoke" -> new Mode("smoke", 2_000, 1_000, 2_000, 200, 1, false, 10, List.of(1, 2), 2_000, 2, 20_000);
         default -> throw new IllegalArgumentException("unknown mode " + name + "; use --full, --quick or --smoke");
       };
     }
 
+    /** This mode with {@code n} events in the whole-pipeline tables with heap state: in memory and with Kafka. */
     Mode withEvents(int n) {
-      return new Mode(name, n, rocksDbEvents, devices, rounds, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
+      return new Mode(name, n, rocksDbEvents, n, devices, rounds, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
     }
 
     Mode withRounds(int n) {
-      return new Mode(name, events, rocksDbEvents, devices, n, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
+      return new Mode(name, events, rocksDbEvents, kafkaEvents, devices, n, warmUp, limitRepeat, parallelisms, cepEvents, latencySeconds, scaleKeys);
     }
   }
 
   /** The sections a run has unless {@code --sections} says otherwise. */
-  public static final List<String> SECTIONS = List.of("throughput", "cep", "latency", "scale");
+  public static final List<String> SECTIONS = List.of("throughput", "kafka", "cep", "latency", "scale");
 
   /**
    * A section only on request: the micro-benchmarks by CPU time (JMH's runner is the reference;
@@ -133,6 +142,9 @@ public final class Main {
       CompiledSpec spec = BenchSpec.compile(checkpoints);
       if (sections.contains("throughput")) {
         throughput(report, cluster, spec, mode, rows, backends, out);
+      }
+      if (sections.contains("kafka")) {
+        kafka(report, cluster, spec, mode, rows, out);
       }
       if (sections.contains("cep")) {
         cep(report, spec, mode, out);
@@ -202,6 +214,63 @@ public final class Main {
         String.format("median of %d rounds%s; per core = events / process CPU seconds; the limit row plays the input %d times. %s.",
             mode.rounds(), mode.warmUp() ? " after a warm-up" : "", mode.limitRepeat(), String.join("; ", notes)),
         List.of("state backend", "row", "parallelism", "events", "runs", "events/s", "events/s per core", "cores used", "output = oracle"),
+        rows));
+  }
+
+  /**
+   * The Kafka table ({@link KafkaSuite}), heap state. The smoke run checkpoints every second: a
+   * bounded job waits for its next checkpoint to commit its output, which would otherwise
+   * dominate its time.
+   */
+  private static void kafka(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, List<String> selectedRows, PrintStream out)
+      throws Exception {
+    CompiledSpec heap = BenchSpec.withStateBackend(spec, "hashmap");
+    if (mode.name().equals("smoke")) {
+      heap = BenchSpec.withCheckpointInterval(heap, Duration.ofSeconds(1));
+    }
+    Duration interval = heap.configuration().get(VigilOptions.CHECKPOINT_INTERVAL);
+    Path dir = Files.createTempDirectory("vigil-bench-kafka");
+    List<Measurement> ms;
+    Oracle o;
+    try (BrokerProcess broker = BrokerProcess.start(dir);
+        Dataset dataset = Dataset.generate(mode.kafkaEvents(), mode.devices(), false);
+        KafkaSuite suite = new KafkaSuite(cluster, heap, broker, dataset, out)) {
+      ms = suite.run(selectedRows, mode.parallelisms(), mode.rounds(), mode.warmUp());
+      o = suite.oracle();
+    } finally {
+      FileUtils.deleteDirectoryQuietly(dir.toFile());
+    }
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (Measurement m : ms) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("state backend", "hashmap");
+      row.put("row", m.row());
+      row.put("parallelism", m.parallelism());
+      row.put("events", m.events());
+      row.put("runs", m.runs().size());
+      row.put("events/s", m.medianEventsPerSecond());
+      row.put("events/s per core", m.medianEventsPerCoreSecond());
+      row.put("cores used", m.medianCoresUsed());
+      row.put("broker cores", m.medianExternalCoresUsed());
+      row.put("events/s per core with broker", m.medianEventsPerCoreSecondWithExternal());
+      row.put("output = oracle", m.outputsMatchOracle() ? "yes" : "NO");
+      rows.add(row);
+    }
+    for (int p : selectedRows.containsAll(ThroughputSuite.ROWS) ? mode.parallelisms() : List.<Integer>of()) {
+      report.add(new Report.Ratio("vigil / hand-written per core, kafka, hashmap, p=" + p,
+          find(ms, ThroughputSuite.VIGIL, p).medianRatioPerCore(find(ms, ThroughputSuite.HAND, p)), null,
+          "the Vigil job against the hand-written one, both between a Kafka source and exactly-once Kafka sinks"));
+    }
+    report.add(new Report.Table(
+        KafkaSuite.TITLE,
+        String.format("median of %d rounds%s; %,d events (%,d devices) in a %d-partition topic written before the runs; "
+                + "%,d windows, %,d scores, %,d alerts per run, read back read_committed; interval = first record read until the output "
+                + "is visible read_committed (the job's end commits its final checkpoint's transactions; checkpoints every %d s); per core = events / this process's CPU seconds; with broker = events / "
+                + "(this process's + the broker process's CPU seconds)",
+            mode.rounds(), mode.warmUp() ? " after a warm-up" : "", mode.kafkaEvents(), mode.devices(), KafkaSuite.PARTITIONS,
+            o.windows(), o.scores(), o.alerts(), interval.toSeconds()),
+        List.of("state backend", "row", "parallelism", "events", "runs", "events/s", "events/s per core", "cores used", "broker cores",
+            "events/s per core with broker", "output = oracle"),
         rows));
   }
 

@@ -13,8 +13,17 @@ import java.util.List;
  */
 public record Measurement(String row, int parallelism, List<Run> runs, boolean outputsMatchOracle) {
 
-  /** One run: events processed, wall and process CPU nanoseconds of the measured interval. */
-  public record Run(long events, long wallNanos, long cpuNanos) {
+  /**
+   * One run: events processed, wall and process CPU nanoseconds of the measured interval, and the
+   * CPU nanoseconds another process spent for it in the same interval (the Kafka broker; 0 for
+   * runs without one).
+   */
+  public record Run(long events, long wallNanos, long cpuNanos, long externalCpuNanos) {
+
+    public Run(long events, long wallNanos, long cpuNanos) {
+      this(events, wallNanos, cpuNanos, 0);
+    }
+
     public double eventsPerSecond() {
       return events / (wallNanos / 1e9);
     }
@@ -28,6 +37,16 @@ public record Measurement(String row, int parallelism, List<Run> runs, boolean o
     public double coresUsed() {
       return cpuNanos / (double) wallNanos;
     }
+
+    /** Events per second of this process's and the external process's CPU time together. */
+    public double eventsPerCoreSecondWithExternal() {
+      return events / ((cpuNanos + externalCpuNanos) / 1e9);
+    }
+
+    /** Average number of cores the external process kept busy. */
+    public double externalCoresUsed() {
+      return externalCpuNanos / (double) wallNanos;
+    }
   }
 
   public double medianEventsPerSecond() {
@@ -40,6 +59,14 @@ public record Measurement(String row, int parallelism, List<Run> runs, boolean o
 
   public double medianCoresUsed() {
     return median(runs.stream().mapToDouble(Run::coresUsed).toArray());
+  }
+
+  public double medianEventsPerCoreSecondWithExternal() {
+    return median(runs.stream().mapToDouble(Run::eventsPerCoreSecondWithExternal).toArray());
+  }
+
+  public double medianExternalCoresUsed() {
+    return median(runs.stream().mapToDouble(Run::externalCoresUsed).toArray());
   }
 
   public long events() {

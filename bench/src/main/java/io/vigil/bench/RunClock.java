@@ -2,6 +2,7 @@ package io.vigil.bench;
 
 import com.sun.management.OperatingSystemMXBean;
 import java.lang.management.ManagementFactory;
+import java.util.function.LongSupplier;
 
 /**
  * The measured interval of one pipeline run, in wall time and process CPU time: from the first
@@ -11,16 +12,24 @@ import java.lang.management.ManagementFactory;
  * <p>Static because the pipeline runs on a MiniCluster in this process, where sources and sinks
  * are deserialized copies that cannot hold a reference to the runner. One run at a time: {@link
  * #reset} before each.
+ *
+ * <p>A run may also count the CPU time of another process it depends on (the Kafka suite's
+ * broker): {@link #countExternal} names it, and the same marks read it.
  */
 public final class RunClock {
 
   private static final OperatingSystemMXBean OS =
       (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
+  private static final LongSupplier NO_EXTERNAL = () -> 0;
+
+  private static LongSupplier external = NO_EXTERNAL;
   private static long startWall;
   private static long startCpu;
+  private static long startExternal;
   private static long endWall;
   private static long endCpu;
+  private static long endExternal;
 
   private RunClock() {}
 
@@ -32,8 +41,18 @@ public final class RunClock {
   public static synchronized void reset() {
     startWall = 0;
     startCpu = 0;
+    startExternal = 0;
     endWall = 0;
     endCpu = 0;
+    endExternal = 0;
+  }
+
+  /**
+   * From now on, the marks also read {@code cpuNanos}: the CPU time of another process (cumulative,
+   * in nanoseconds), reported as {@link Interval#externalCpuNanos}; null stops it.
+   */
+  public static synchronized void countExternal(LongSupplier cpuNanos) {
+    external = cpuNanos == null ? NO_EXTERNAL : cpuNanos;
   }
 
   /** Called by each source reader before its first record; the earliest call counts. */
@@ -41,6 +60,7 @@ public final class RunClock {
     if (startWall == 0) {
       startWall = System.nanoTime();
       startCpu = processCpuNanos();
+      startExternal = external.getAsLong();
     }
   }
 
@@ -48,6 +68,7 @@ public final class RunClock {
   public static synchronized void markEnd() {
     endWall = System.nanoTime();
     endCpu = processCpuNanos();
+    endExternal = external.getAsLong();
   }
 
   /** The interval of the last run; throws if a source or sink never reported. */
@@ -55,9 +76,9 @@ public final class RunClock {
     if (startWall == 0 || endWall == 0) {
       throw new IllegalStateException("the run has no start or no end mark");
     }
-    return new Interval(endWall - startWall, endCpu - startCpu);
+    return new Interval(endWall - startWall, endCpu - startCpu, endExternal - startExternal);
   }
 
-  /** Wall and process CPU nanoseconds. */
-  public record Interval(long wallNanos, long cpuNanos) {}
+  /** Wall, process CPU and the external process's CPU nanoseconds (0 without one). */
+  public record Interval(long wallNanos, long cpuNanos, long externalCpuNanos) {}
 }

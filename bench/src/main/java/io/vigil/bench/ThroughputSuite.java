@@ -14,10 +14,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 /**
  * The whole-pipeline table: rows "limit" ({@link LimitJob}), "vigil" ({@link VigilPipeline}) and
  * "hand-written" ({@link HandWrittenJob}) on the same in-memory events, one job at a time on one
- * {@link BenchCluster}, at each parallelism. One warm-up run of every row first (unless disabled); then each measured round
- * runs every row at every parallelism back to back, so that noise from other processes hits all
- * rows alike and ratios are taken within a round. Every run's output counts are checked against
- * {@link Oracle}.
+ * {@link BenchCluster}, at each parallelism, scheduled by {@link #rounds}. Every run's output
+ * counts are checked against {@link Oracle}.
  */
 public final class ThroughputSuite {
 
@@ -54,9 +52,29 @@ public final class ThroughputSuite {
   /** Runs {@code rows} (of {@link #ROWS}); returns one measurement per row and parallelism, rows in order. */
   public List<Measurement> run(List<String> rows, List<Integer> parallelisms, int rounds, boolean warmUp) throws Exception {
     log.printf("throughput: %,d events (%,d devices), limit row x%d%n", dataset.size(), dataset.devices(), limitRepeat);
+    return rounds(rows, parallelisms, rounds, warmUp, this::runOnce, log);
+  }
+
+  /** Runs one row once at one parallelism and checks its output. */
+  @FunctionalInterface
+  public interface RowRunner {
+    Outcome run(String row, int parallelism) throws Exception;
+  }
+
+  /** One run's measurement, whether its output equalled the oracle's, and what it got if not. */
+  public record Outcome(Measurement.Run run, boolean matches, String detail) {}
+
+  /**
+   * The schedule every whole-pipeline table shares: one warm-up run of every row at parallelism 1
+   * (if {@code warmUp}), then {@code rounds} rounds, each running every row at every parallelism
+   * back to back, so that noise from other processes hits all rows alike and ratios can be taken
+   * within a round. Returns one measurement per row and parallelism, rows in order.
+   */
+  public static List<Measurement> rounds(
+      List<String> rows, List<Integer> parallelisms, int rounds, boolean warmUp, RowRunner runner, PrintStream log) throws Exception {
     if (warmUp) {
       for (String row : rows) {
-        runOnce(row, 1);
+        runner.run(row, 1);
       }
     }
     Map<String, List<Measurement.Run>> runs = new LinkedHashMap<>();
@@ -64,7 +82,7 @@ public final class ThroughputSuite {
     for (int round = 1; round <= rounds; round++) {
       for (int p : parallelisms) {
         for (String row : rows) {
-          Outcome outcome = runOnce(row, p);
+          Outcome outcome = runner.run(row, p);
           String key = row + "/" + p;
           runs.computeIfAbsent(key, k -> new ArrayList<>()).add(outcome.run());
           ok.merge(key, outcome.matches(), Boolean::logicalAnd);
@@ -82,8 +100,6 @@ public final class ThroughputSuite {
     }
     return out;
   }
-
-  private record Outcome(Measurement.Run run, boolean matches, String detail) {}
 
   private Outcome runOnce(String row, int parallelism) throws Exception {
     RunClock.reset();
@@ -125,12 +141,12 @@ public final class ThroughputSuite {
   }
 
   /** A pipeline's output counts. */
-  record Counts(long aggregates, long scores, long alerts, long deadLetters) {
-    boolean matches(Oracle o) {
+  public record Counts(long aggregates, long scores, long alerts, long deadLetters) {
+    public boolean matches(Oracle o) {
       return aggregates == o.windows() && scores == o.scores() && alerts == o.alerts() && deadLetters == 0;
     }
 
-    String describe(Oracle o) {
+    public String describe(Oracle o) {
       return String.format("aggregates %d/%d, scores %d/%d, alerts %d/%d, dead letters %d/0 (got/expected)",
           aggregates, o.windows(), scores, o.scores(), alerts, o.alerts(), deadLetters);
     }

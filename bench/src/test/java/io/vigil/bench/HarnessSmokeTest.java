@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vigil.bench.kafka.KafkaSuite;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -13,8 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Runs the whole harness with tiny counts ({@code --smoke}): every section runs, every table row
- * has positive numbers (a latency row may have zero samples: the smoke input is too short for a
+ * Runs the whole harness with tiny counts ({@code --smoke}): every section runs (the Kafka one
+ * against a real broker process, its outputs read back read_committed), every table row has
+ * positive numbers (a latency row may have zero samples: the smoke input is too short for a
  * match), and every pipeline's output equals its oracle. Asserts no timing.
  */
 class HarnessSmokeTest {
@@ -48,6 +50,10 @@ class HarnessSmokeTest {
         .containsExactlyInAnyOrder(
             "hashmap/limit/1", "hashmap/limit/2", "hashmap/vigil/1", "hashmap/vigil/2", "hashmap/hand-written/1", "hashmap/hand-written/2",
             "rocksdb/limit/1", "rocksdb/limit/2", "rocksdb/vigil/1", "rocksdb/vigil/2", "rocksdb/hand-written/1", "rocksdb/hand-written/2");
+
+    Report.Table kafka = report.table(KafkaSuite.TITLE);
+    assertThat(kafka.rows()).extracting(r -> r.get("row") + "/" + r.get("parallelism"))
+        .containsExactlyInAnyOrder("limit/1", "limit/2", "vigil/1", "vigil/2", "hand-written/1", "hand-written/2");
 
     JsonNode written = new ObjectMapper().readTree(json.toFile());
     assertThat(written.get("tables")).hasSize(report.tables().size());

@@ -16,6 +16,7 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.cep.CEP;
 import org.apache.flink.cep.functions.PatternProcessFunction;
 import org.apache.flink.cep.nfa.aftermatch.AfterMatchSkipStrategy;
@@ -84,7 +85,7 @@ public final class HandWrittenJob {
   }
 
   /** Adds the job to {@code env}; {@code env} must already have the spec's job configuration. */
-  public static void build(StreamExecutionEnvironment env, CompiledSpec spec, MemorySource<Reading> source, Sinks sinks) {
+  public static void build(StreamExecutionEnvironment env, CompiledSpec spec, Source<Reading, ?, ?> source, Sinks sinks) {
     WatermarkStrategy<Reading> watermarks =
         WatermarkStrategy.<Reading>forBoundedOutOfOrderness(spec.maxOutOfOrderness())
             .withIdleness(spec.idleTimeout())

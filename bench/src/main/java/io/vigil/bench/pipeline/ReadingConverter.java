@@ -21,7 +21,11 @@ public final class ReadingConverter implements MemorySource.Converter<Reading> {
 
   @Override
   public Reading convert(byte[] value, long position) {
-    GenericRecord envelope = decoder.convert(value, position);
+    return fromEnvelope(decoder.convert(value, position), position);
+  }
+
+  /** The fields of a decoded envelope that the hand-written job needs; {@code position} identifies the record in its input. */
+  public static Reading fromEnvelope(GenericRecord envelope, long position) {
     Reading reading = new Reading();
     reading.position = position;
     if (Envelopes.isFailed(envelope)) {
