@@ -74,7 +74,7 @@ public final class BenchSpec {
       outputs.putArray(kind).addObject().put("kind", "kafka").put("topic", topic).put("transactionalIdPrefix", topic);
     }
     CompiledSpec spec = SpecCompiler.compile(SpecLoader.parse(FILE, yaml.writeValueAsString(root)), System::getenv);
-    return copy(spec, base.rules(), base.configuration());
+    return copy(spec, base.rules(), base.configuration(), spec.maxOutOfOrderness());
   }
 
   /** The topic of output {@code kind} (one of {@link #KAFKA_OUTPUTS}) under {@code prefix}. */
@@ -86,7 +86,7 @@ public final class BenchSpec {
   public static CompiledSpec withCheckpointInterval(CompiledSpec spec, Duration interval) {
     Configuration conf = new Configuration(spec.configuration());
     conf.set(VigilOptions.CHECKPOINT_INTERVAL, interval);
-    return copy(spec, spec.rules(), conf);
+    return copy(spec, spec.rules(), conf, spec.maxOutOfOrderness());
   }
 
   /** The Flink configuration every benchmark job runs with: Vigil's ({@link VigilJob#jobConfiguration}). */
