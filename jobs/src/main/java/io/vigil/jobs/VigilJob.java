@@ -26,6 +26,7 @@ import io.vigil.schemas.WindowAggregate;
 import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.Boundedness;
@@ -136,15 +137,18 @@ public final class VigilJob {
    */
   private DataStream<DeadLetter> rules(
       StreamExecutionEnvironment env, DataStream<GenericRecord> valid, DataStream<AnomalyScore> scores, CompiledSpec.RuleSettings rules) {
-    // One reader per source, so commands keep their order; their watermark (always the maximum)
-    // never holds back the events'.
+    // One reader per source, so commands keep their order. The control topic's and the folder's
+    // watermark is always the maximum, so they never hold the events' back. The start-up rules
+    // declare no watermark: their bounded source emits the maximum only when it finishes, after
+    // its last rule, so event time cannot pass an event before the start-up rules are in place
+    // (with a backlog in Kafka, events can reach the engine before those rules).
     List<RuleCommand> initial = rules.initial();
     DataStream<RuleCommand> commands = null;
     if (!initial.isEmpty()) {
       commands =
           env.fromSource(
                   new DataGeneratorSource<>(i -> initial.get(i.intValue()), initial.size(), RuleCommands.TYPE),
-                  RuleCommands.watermarks(),
+                  WatermarkStrategy.noWatermarks(),
                   Operators.RULE_COMMANDS.displayName(),
                   RuleCommands.TYPE)
               .setParallelism(1)
