@@ -3,7 +3,6 @@ package io.vigil.functions.ingest;
 import io.vigil.functions.event.Envelopes;
 import io.vigil.schemas.DeadLetterReason;
 import io.vigil.schemas.SourceRef;
-import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.Serializable;
@@ -23,8 +22,6 @@ import org.apache.avro.SchemaCompatibility.Incompatibility;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.DecoderFactory;
 
 /**
  * Turns the bytes of one input record into an envelope ({@link Envelopes}): valid, holding a
@@ -192,8 +189,8 @@ public final class EventDecoder implements Serializable {
     try {
       event = version.reader().read(null, in);
     } catch (IOException | RuntimeException | StackOverflowError e) {
-      // Truncation and trailing bytes are what the record is reported for, before the detail the
-      // read tripped on (an EOF, or a string cut short that is invalid UTF-8 as a result).
+      // The record's shape is reported first, as when the walk preceded every read: a truncated
+      // record, or trailing bytes after a datum that also holds, say, invalid UTF-8.
       requireOneDatum(c, version.writer(), bytes, offset);
       throw e;
     }
@@ -259,18 +256,16 @@ public final class EventDecoder implements Serializable {
    */
   private static void requireOneDatum(Codecs c, Schema writer, byte[] bytes, int offset)
       throws Rejection, IOException {
-    ByteArrayInputStream in = new ByteArrayInputStream(bytes, offset, bytes.length - offset);
-    c.walkDecoder = DecoderFactory.get().directBinaryDecoder(in, c.walkDecoder);
-    BinaryDecoder decoder = c.walkDecoder;
+    BoundedBinaryDecoder in = c.decoder.configure(bytes, offset);
     try {
-      GenericDatumReader.skip(writer, decoder);
+      GenericDatumReader.skip(writer, in);
     } catch (EOFException e) {
       throw new Rejection(
           DeadLetterReason.UNDECODABLE,
           "truncated: the record ends inside a " + writer.getName() + " datum");
     }
-    if (in.available() > 0) {
-      throw trailingBytes(in.available(), writer);
+    if (in.remaining() > 0) {
+      throw trailingBytes(in.remaining(), writer);
     }
   }
 
@@ -396,8 +391,6 @@ public final class EventDecoder implements Serializable {
 
     /** Reused from record to record (re-targeted per record), as this decoder serves one thread. */
     final BoundedBinaryDecoder decoder = new BoundedBinaryDecoder();
-
-    BinaryDecoder walkDecoder;
 
     /** Set by each read: whether the event just read may hold a NaN or infinity. */
     boolean mayHoldNonFinite;
