@@ -18,8 +18,8 @@ import org.apache.avro.util.Utf8;
  *
  * <p>Avro itself decodes string bytes with {@code new String(bytes, UTF_8)}, which silently turns
  * malformed sequences into U+FFFD; an event must not be changed on its way in, so this model reads
- * the raw bytes and decodes them with a REPORTing decoder. Every string, including map keys and
- * defaults filled in by schema resolution, is returned as a {@link String}.
+ * the raw bytes and makes a string of them only if they are valid UTF-8. Every string, including
+ * map keys and defaults filled in by schema resolution, is returned as a {@link String}.
  */
 final class StrictUtf8Data extends GenericData {
 
@@ -99,7 +99,8 @@ final class StrictUtf8Data extends GenericData {
     protected Object readWithoutConversion(Object old, Schema expected, ResolvingDecoder in)
         throws IOException {
       Object value = super.readWithoutConversion(old, expected, in);
-      if (value instanceof Double d ? !Double.isFinite(d) : value instanceof Float f && !Float.isFinite(f)) {
+      if (value instanceof Double d && !Double.isFinite(d)
+          || value instanceof Float f && !Float.isFinite(f)) {
         nonFinite = true;
       }
       return value;
@@ -107,7 +108,8 @@ final class StrictUtf8Data extends GenericData {
 
     /**
      * Reads the bytes into a scratch buffer and makes a string of them only if they are valid
-     * UTF-8: ASCII (the common case) directly, anything else through a REPORTing decoder.
+     * UTF-8: ASCII (the common case) directly, as its bytes are its code points; anything else
+     * through a decoder that reports malformed input.
      */
     @Override
     protected Object readString(Object old, Schema expected, Decoder in) throws IOException {
