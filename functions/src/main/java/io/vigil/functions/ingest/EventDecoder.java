@@ -3,11 +3,11 @@ package io.vigil.functions.ingest;
 import io.vigil.functions.event.Envelopes;
 import io.vigil.schemas.DeadLetterReason;
 import io.vigil.schemas.SourceRef;
-import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.Serializable;
-import java.nio.ByteBuffer;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.time.Instant;
 import java.util.Collection;
@@ -22,11 +22,6 @@ import org.apache.avro.SchemaCompatibility.Incompatibility;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.DatumReader;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.message.BinaryMessageDecoder;
-import org.apache.avro.message.SchemaStore;
 
 /**
  * Turns the bytes of one input record into an envelope ({@link Envelopes}): valid, holding a
@@ -48,9 +43,12 @@ import org.apache.avro.message.SchemaStore;
  * </ol>
  *
  * <p>Single-object records written with any version of the event type ({@code allVersions()}) are
- * resolved to the current schema by Avro schema resolution. Avro binary input is first walked with
- * the writer schema without materialising anything, which proves that the whole buffer is exactly
- * one datum and that no length prefix points beyond it, before a reader allocates anything.
+ * resolved to the current schema by Avro schema resolution. Avro binary input is read with a
+ * decoder bounded by the record's bytes ({@link BoundedBinaryDecoder}): no length prefix makes the
+ * reader allocate more than the record holds, and after the read the decoder proves that the
+ * record was exactly one datum. A record that fails to read is then walked with the writer schema
+ * without materialising anything, so that truncation and trailing bytes are reported as such,
+ * ahead of whatever the read tripped on.
  *
  * <p>Serializable; readers are built on construction and rebuilt lazily after deserialization. An
  * instance is not thread-safe: use one per subtask, as Flink does with its copies.
@@ -61,6 +59,8 @@ public final class EventDecoder implements Serializable {
 
   private static final byte[] SINGLE_OBJECT_MARKER = {(byte) 0xC3, 0x01};
   private static final int SINGLE_OBJECT_HEADER_BYTES = 10;
+  private static final VarHandle LITTLE_ENDIAN_LONG =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   private final DecodeSettings settings;
   private transient Codecs codecs;
@@ -91,9 +91,9 @@ public final class EventDecoder implements Serializable {
     byte[] payload = value == null ? new byte[0] : value;
     try {
       GenericRecord event = read(c, payload);
-      String key = key(event);
-      long eventTime = eventTime(event);
-      if (settings.rejectNonFiniteNumbers()) {
+      String key = key(c, event);
+      long eventTime = eventTime(c, event);
+      if (settings.rejectNonFiniteNumbers() && c.mayHoldNonFinite) {
         requireFinite(event, event.getSchema(), "");
       }
       return Envelopes.valid(c.envelopeSchema, source, payload, key, eventTime, event);
@@ -119,7 +119,12 @@ public final class EventDecoder implements Serializable {
     return codecs;
   }
 
+  /**
+   * Reads the event; sets {@code c.mayHoldNonFinite} to whether the event may hold a NaN or
+   * infinity (the Avro readers know; for JSON the event is walked).
+   */
   private GenericRecord read(Codecs c, byte[] bytes) throws Rejection, IOException {
+    c.mayHoldNonFinite = true;
     if (bytes.length == 0) {
       throw new Rejection(DeadLetterReason.EMPTY_RECORD, "record has no bytes");
     }
@@ -137,9 +142,7 @@ public final class EventDecoder implements Serializable {
       case JSON:
         return c.json.read(bytes);
       default:
-        requireOneDatum(c, c.current, bytes, 0);
-        c.binaryDecoder = DecoderFactory.get().binaryDecoder(bytes, c.binaryDecoder);
-        return c.binary.read(null, c.binaryDecoder);
+        return readDatum(c, c.binary, bytes, 0);
     }
   }
 
@@ -167,13 +170,41 @@ public final class EventDecoder implements Serializable {
           DeadLetterReason.UNDECODABLE,
           "not Avro single-object encoded: expected the marker C3 01 and an 8-byte fingerprint");
     }
-    long fingerprint = ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-    Schema writer = c.readable.get(fingerprint);
-    if (writer == null) {
+    long fingerprint = (long) LITTLE_ENDIAN_LONG.get(bytes, 2);
+    Version version = c.version(fingerprint);
+    if (version == null) {
       throw unreadableFingerprint(c, fingerprint);
     }
-    requireOneDatum(c, writer, bytes, SINGLE_OBJECT_HEADER_BYTES);
-    return c.singleObject.decode(new ByteArrayInputStream(bytes), null);
+    return readDatum(c, version, bytes, SINGLE_OBJECT_HEADER_BYTES);
+  }
+
+  /**
+   * Reads the one datum that {@code bytes} hold from {@code offset}, written with {@code
+   * version.writer()}, as a record of the current schema.
+   */
+  private static GenericRecord readDatum(Codecs c, Version version, byte[] bytes, int offset)
+      throws Rejection, IOException {
+    BoundedBinaryDecoder in = c.decoder.configure(bytes, offset);
+    GenericRecord event;
+    try {
+      event = version.reader().read(null, in);
+    } catch (IOException | RuntimeException | StackOverflowError e) {
+      // The record's shape is reported first, as when the walk preceded every read: a truncated
+      // record, or trailing bytes after a datum that also holds, say, invalid UTF-8.
+      requireOneDatum(c, version.writer(), bytes, offset);
+      throw e;
+    }
+    if (in.remaining() > 0) {
+      throw trailingBytes(in.remaining(), version.writer());
+    }
+    c.mayHoldNonFinite = version.reader().readNonFinite();
+    return event;
+  }
+
+  private static Rejection trailingBytes(int count, Schema writer) {
+    return new Rejection(
+        DeadLetterReason.UNDECODABLE,
+        count + " trailing bytes after a complete " + writer.getName() + " datum");
   }
 
   private Rejection unreadableFingerprint(Codecs c, long fingerprint) {
@@ -221,29 +252,25 @@ public final class EventDecoder implements Serializable {
   /**
    * Walks the datum with its writer schema, reading no values, to prove that {@code bytes} from
    * {@code offset} hold exactly one datum: truncation and length prefixes pointing past the end
-   * fail here, before a reader would allocate buffers of the claimed length.
+   * fail here. Only for records whose read failed: it names the failure as the record's shape.
    */
   private static void requireOneDatum(Codecs c, Schema writer, byte[] bytes, int offset)
       throws Rejection, IOException {
-    ByteArrayInputStream in = new ByteArrayInputStream(bytes, offset, bytes.length - offset);
-    c.walkDecoder = DecoderFactory.get().directBinaryDecoder(in, c.walkDecoder);
-    BinaryDecoder decoder = c.walkDecoder;
+    BoundedBinaryDecoder in = c.decoder.configure(bytes, offset);
     try {
-      GenericDatumReader.skip(writer, decoder);
+      GenericDatumReader.skip(writer, in);
     } catch (EOFException e) {
       throw new Rejection(
           DeadLetterReason.UNDECODABLE,
           "truncated: the record ends inside a " + writer.getName() + " datum");
     }
-    if (in.available() > 0) {
-      throw new Rejection(
-          DeadLetterReason.UNDECODABLE,
-          in.available() + " trailing bytes after a complete " + writer.getName() + " datum");
+    if (in.remaining() > 0) {
+      throw trailingBytes(in.remaining(), writer);
     }
   }
 
-  private String key(GenericRecord event) throws Rejection {
-    Object key = event.get(settings.keyField());
+  private String key(Codecs c, GenericRecord event) throws Rejection {
+    Object key = event.get(c.keyPosition);
     if (key == null) {
       throw new Rejection(
           DeadLetterReason.MISSING_KEY, "key field '" + settings.keyField() + "' is null");
@@ -256,8 +283,8 @@ public final class EventDecoder implements Serializable {
     return text;
   }
 
-  private long eventTime(GenericRecord event) throws Rejection {
-    Object value = event.get(settings.eventTimeField());
+  private long eventTime(Codecs c, GenericRecord event) throws Rejection {
+    Object value = event.get(c.eventTimePosition);
     if (value == null) {
       throw new Rejection(
           DeadLetterReason.MISSING_EVENT_TIME,
@@ -342,37 +369,63 @@ public final class EventDecoder implements Serializable {
     return detail == null ? what : what + ": " + detail;
   }
 
+  /** A writer schema this type accepts, with its reader to the current schema. */
+  private record Version(Schema writer, StrictUtf8Data.Reader<GenericRecord> reader) {
+
+    static Version of(Schema writer, Schema current) {
+      return new Version(writer, StrictUtf8Data.INSTANCE.reader(writer, current));
+    }
+  }
+
   /** Readers for one event type, built from the settings; not serialized. */
   private static final class Codecs {
     final Schema current;
     final Schema envelopeSchema;
-    /** Writer schemas this type accepts in single-object records, by fingerprint. */
-    final Map<Long, Schema> readable = new HashMap<>();
+    final int keyPosition;
+    final int eventTimePosition;
+    /** Versions this type accepts in single-object records, by fingerprint. */
+    final Map<Long, Version> readable = new HashMap<>();
 
-    final BinaryMessageDecoder<GenericRecord> singleObject;
-    final DatumReader<GenericRecord> binary;
+    final Version binary;
     final JsonEventReader json;
 
-    /** Reused from record to record (Avro re-targets them), as this decoder serves one thread. */
-    BinaryDecoder walkDecoder;
+    /** Reused from record to record (re-targeted per record), as this decoder serves one thread. */
+    final BoundedBinaryDecoder decoder = new BoundedBinaryDecoder();
 
-    BinaryDecoder binaryDecoder;
+    /** Set by each read: whether the event just read may hold a NaN or infinity. */
+    boolean mayHoldNonFinite;
 
-    @SuppressWarnings("unchecked")
+    /** The last version looked up: a topic's records mostly share one writer schema. */
+    private long lastFingerprint;
+
+    private Version lastVersion;
+
     Codecs(DecodeSettings settings) {
       current = settings.eventType().current();
       envelopeSchema = Envelopes.schema(current);
-      SchemaStore.Cache store = new SchemaStore.Cache();
+      keyPosition = current.getField(settings.keyField()).pos();
+      eventTimePosition = current.getField(settings.eventTimeField()).pos();
       for (Schema version : settings.eventType().allVersions()) {
         if (SchemaCompatibility.checkReaderWriterCompatibility(current, version).getType()
             == SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
-          readable.put(SchemaCatalogue.fingerprint(version), version);
-          store.addSchema(version);
+          readable.put(SchemaCatalogue.fingerprint(version), Version.of(version, current));
         }
       }
-      singleObject = new BinaryMessageDecoder<>(StrictUtf8Data.INSTANCE, current, store);
-      binary = StrictUtf8Data.INSTANCE.createDatumReader(current);
+      binary = Version.of(current, current);
       json = new JsonEventReader(current, settings.keyField(), settings.eventTimeField());
+    }
+
+    /** The accepted version with this fingerprint, or null. */
+    Version version(long fingerprint) {
+      if (lastVersion == null || fingerprint != lastFingerprint) {
+        Version found = readable.get(fingerprint);
+        if (found == null) {
+          return null;
+        }
+        lastFingerprint = fingerprint;
+        lastVersion = found;
+      }
+      return lastVersion;
     }
   }
 }
