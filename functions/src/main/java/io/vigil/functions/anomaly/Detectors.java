@@ -12,10 +12,11 @@ public final class Detectors {
           RobustZDetector.NAME,
           LikelihoodDetector.NAME,
           DiscordDetector.NAME,
-          DiscordDetector.NAME_V2);
+          DiscordDetector.NAME_V2,
+          DiscordDetector.NAME_V3);
 
   /** The detector used when a spec names none. */
-  public static final String DEFAULT = DiscordDetector.NAME_V2;
+  public static final String DEFAULT = DiscordDetector.NAME_V3;
 
   private Detectors() {}
 
@@ -31,6 +32,7 @@ public final class Detectors {
       case LikelihoodDetector.NAME -> new LikelihoodDetector();
       case DiscordDetector.NAME -> new DiscordDetector(DiscordDetector.Settings.DISCORD);
       case DiscordDetector.NAME_V2 -> new DiscordDetector(DiscordDetector.Settings.DISCORD_V2);
+      case DiscordDetector.NAME_V3 -> new DiscordDetector(DiscordDetector.Settings.DISCORD_V3);
       default ->
           throw new IllegalArgumentException(
               "unknown detector '" + name + "'; known: " + String.join(", ", NAMES));

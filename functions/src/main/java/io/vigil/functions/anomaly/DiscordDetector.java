@@ -7,10 +7,11 @@ import org.apache.flink.api.common.typeinfo.Types;
 
 /**
  * Shape discords with an anomaly likelihood, a range check and alert de-duplication: the
- * strongest detectors here. One implementation serves two registered detectors that differ only
- * in their {@link Settings}: {@value #NAME} ({@link Settings#DISCORD}) and {@value #NAME_V2}
- * ({@link Settings#DISCORD_V2}, the default), which adds winsorized calibration and incident-level
- * de-duplication.
+ * strongest detectors here. One implementation serves three registered detectors that differ only
+ * in their {@link Settings}: {@value #NAME} ({@link Settings#DISCORD}), {@value #NAME_V2} ({@link
+ * Settings#DISCORD_V2}), which adds winsorized calibration and incident-level de-duplication, and
+ * {@value #NAME_V3} ({@link Settings#DISCORD_V3}, the default), which also measures each surprise
+ * against the signal's own history of surprises.
  *
  * <ol>
  *   <li>Raw score: the Euclidean distance from the latest {@code shingle} values (the current
@@ -43,11 +44,24 @@ import org.apache.flink.api.common.typeinfo.Types;
  *       alert (a range-check alert counts as infinitely surprising). A noisy episode thus raises
  *       one alert rather than one every {@link #REFRACTORY} values, while a clearly stronger
  *       development of the same incident still alerts.
+ *   <li>Surprise history ({@link Settings#surpriseBlocks()} &gt; 0, {@value #NAME_V3} only): the
+ *       values after the warm-up are cut into blocks of {@code history} values, and the largest
+ *       (unscaled) surprise of each block (capped at {@link #SURPRISE_CAP}) is kept for the last
+ *       {@link Settings#surpriseBlocks()} blocks. Once {@link #MIN_BLOCKS} blocks are complete, let
+ *       {@code m} be the (lower) median of these block maxima: a signal whose typical block holds
+ *       a surprise above {@link #ALERT_SURPRISE} (the surprise that scores {@link #ALERT}) alerts
+ *       that often by its nature, so every surprise is scaled by {@code ALERT_SURPRISE / m}
+ *       (nothing changes while {@code m <= ALERT_SURPRISE}). Its typical block maximum then sits
+ *       at the alert level, and only what stands out from the signal's usual excursions alerts.
+ *       The median ignores a few incidents in the history; the scaled surprise is what the score
+ *       and the de-duplication use.
  * </ol>
  *
  * <p>Warm-up: the first {@code learning} values (score 0). State per key and field: a ring buffer
  * of {@code history} values, one of {@code shortWindow} raw scores, one of {@code calibration}
- * averages, and five scalars; {@link #maxStateBytes()} is about 24 KB with the defaults. Cost per
+ * averages, one of {@link Settings#surpriseBlocks()} block maxima (none without a surprise
+ * history), and seven scalars; {@link #maxStateBytes()} is 24,424 bytes for {@value #NAME} and
+ * {@value #NAME_V2} and 24,648 bytes for {@value #NAME_V3} with the defaults. Cost per
  * value: {@code history x shingle} multiply-adds at most.
  */
 public final class DiscordDetector implements AnomalyDetector<DiscordDetector.State> {
@@ -60,6 +74,9 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
   /** The name of the detector with {@link Settings#DISCORD_V2}. */
   public static final String NAME_V2 = "discord-v2";
 
+  /** The name of the detector with {@link Settings#DISCORD_V3}. */
+  public static final String NAME_V3 = "discord-v3";
+
   /** A score at or above this raises an alert, which starts the refractory period. */
   public static final double ALERT = 0.4;
 
@@ -70,6 +87,15 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
   public static final double ESCALATION = 2.0;
 
   static final double SUPPRESSED = 0.1;
+
+  /** The surprise {@code s} whose score {@code 0.99 s^2 / (s^2 + 25)} is {@link #ALERT}. */
+  public static final double ALERT_SURPRISE = Math.sqrt(25 * ALERT / (0.99 - ALERT));
+
+  /** Complete blocks needed before the surprise history scales surprises. */
+  public static final int MIN_BLOCKS = 3;
+
+  /** A block's largest surprise is kept capped at this (an infinite surprise counts as this). */
+  public static final double SURPRISE_CAP = 20.0;
 
   private static final double RANGE_TOLERANCE = 0.05;
 
@@ -84,18 +110,26 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
    *     their mean; {@link Double#POSITIVE_INFINITY} for no clip
    * @param incident values after an alert during which only an {@link #ESCALATION} can raise a new
    *     alert; at most {@link #REFRACTORY} for none beyond the refractory period
+   * @param surpriseBlocks how many blocks of {@code history} values keep their largest surprise
+   *     for the surprise history; 0 for none
    */
-  public record Settings(String name, double clip, int incident) implements Serializable {
+  public record Settings(String name, double clip, int incident, int surpriseBlocks)
+      implements Serializable {
 
     /** No clip, and no de-duplication beyond the refractory period. */
-    public static final Settings DISCORD = new Settings(NAME, Double.POSITIVE_INFINITY, REFRACTORY);
+    public static final Settings DISCORD =
+        new Settings(NAME, Double.POSITIVE_INFINITY, REFRACTORY, 0);
 
     /** Clip at 10 spreads; an incident lasts 100 values. */
-    public static final Settings DISCORD_V2 = new Settings(NAME_V2, 10.0, 100);
+    public static final Settings DISCORD_V2 = new Settings(NAME_V2, 10.0, 100, 0);
+
+    /** {@link #DISCORD_V2} with a surprise history of 20 blocks (20,000 values). */
+    public static final Settings DISCORD_V3 = new Settings(NAME_V3, 10.0, 100, 20);
 
     public Settings {
-      if (name == null || !(clip > 0) || incident < 0) {
-        throw new IllegalArgumentException("need a name, clip > 0 and incident >= 0");
+      if (name == null || !(clip > 0) || incident < 0 || surpriseBlocks < 0) {
+        throw new IllegalArgumentException(
+            "need a name, clip > 0, incident >= 0 and surpriseBlocks >= 0");
       }
     }
   }
@@ -120,6 +154,18 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
 
     /** The surprise of the last alert (infinite for a range-check alert). */
     public double lastAlertSurprise;
+
+    /**
+     * The largest surprise of each of the last complete blocks of {@code history} values; null
+     * without a surprise history (and in state written before it existed).
+     */
+    public RingBuffer blockMaxima;
+
+    /** The largest surprise of the current block so far. */
+    public double blockMax;
+
+    /** Values of the current block so far. */
+    public long inBlock;
 
     public State() {}
   }
@@ -174,6 +220,9 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     state.rawScores = new RingBuffer(shortWindow);
     state.averages = new RingBuffer(calibration);
     state.lastAlert = -1;
+    if (settings.surpriseBlocks() > 0) {
+      state.blockMaxima = new RingBuffer(settings.surpriseBlocks());
+    }
     return state;
   }
 
@@ -197,11 +246,24 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
         surprise = excess > 0 ? Double.POSITIVE_INFINITY : 0.0;
       }
     }
+    double scale = 1.0;
+    if (settings.surpriseBlocks() > 0 && state.seen >= learning) {
+      if (state.blockMaxima == null) {
+        state.blockMaxima = new RingBuffer(settings.surpriseBlocks());
+      }
+      scale = surpriseScale(state.blockMaxima);
+      state.blockMax = Math.max(state.blockMax, Math.min(surprise, SURPRISE_CAP));
+      if (++state.inBlock == history) {
+        state.blockMaxima.add(state.blockMax);
+        state.blockMax = 0;
+        state.inBlock = 0;
+      }
+    }
     DetectorResult result;
     if (state.seen < learning) {
       result = DetectorResult.warmingUp((int) state.seen, learning);
     } else {
-      result = score(state, value, surprise);
+      result = score(state, value, surprise > 0 ? surprise * scale : surprise, scale);
     }
     if (!Double.isNaN(average)) {
       state.averages.add(average);
@@ -226,7 +288,21 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     return Math.max(Math.sqrt(state.averages.variance()), SPREAD_FLOOR * (state.max - state.min));
   }
 
-  private DetectorResult score(State state, double value, double surprise) {
+  /**
+   * The factor the surprise history applies to surprises: {@link #ALERT_SURPRISE} over the lower
+   * median of the block maxima when that median is larger, else 1 (also before {@link
+   * #MIN_BLOCKS} complete blocks).
+   */
+  static double surpriseScale(RingBuffer blockMaxima) {
+    if (blockMaxima.count < MIN_BLOCKS) {
+      return 1.0;
+    }
+    double[] sorted = blockMaxima.sorted();
+    double median = sorted[(sorted.length - 1) / 2];
+    return median > ALERT_SURPRISE ? ALERT_SURPRISE / median : 1.0;
+  }
+
+  private DetectorResult score(State state, double value, double surprise, double scale) {
     // 0.99 s^2 / (s^2 + 25), written so that an infinite surprise gives 0.99.
     double score = surprise <= 0 ? 0.0 : 0.99 / (1 + 25 / (surprise * surprise));
     String why =
@@ -235,6 +311,15 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
             "the last %d values form a shape %.1f sigma further from every earlier shape than usual",
             shingle,
             surprise);
+    if (scale < 1.0) {
+      why +=
+          String.format(
+              Locale.ROOT,
+              " (scaled by %.2f: this signal's usual largest surprise per %d values is %.1f sigma)",
+              scale,
+              history,
+              ALERT_SURPRISE / scale);
+    }
     double range = state.max - state.min;
     double beyond = Math.max(value - state.max, state.min - value);
     if (range > 0 && beyond > RANGE_TOLERANCE * range) {
@@ -290,6 +375,7 @@ public final class DiscordDetector implements AnomalyDetector<DiscordDetector.St
     return RingBuffer.bytes(history)
         + RingBuffer.bytes(shortWindow)
         + RingBuffer.bytes(calibration)
-        + 48;
+        + (settings.surpriseBlocks() > 0 ? RingBuffer.bytes(settings.surpriseBlocks()) : 0)
+        + 64;
   }
 }

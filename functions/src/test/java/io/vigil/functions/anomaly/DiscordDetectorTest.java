@@ -18,6 +18,7 @@ class DiscordDetectorTest {
 
   private static final Settings V1 = Settings.DISCORD;
   private static final Settings V2 = Settings.DISCORD_V2;
+  private static final Settings V3 = Settings.DISCORD_V3;
 
   private static final int SHINGLE = 12;
   private static final int HISTORY = 1000;
@@ -93,8 +94,8 @@ class DiscordDetectorTest {
   void stateSizeIsBoundedWhateverTheLength() {
     DiscordDetector detector = new DiscordDetector(V2);
     assertThat(detector.maxStateBytes())
-        .isEqualTo(8L * (HISTORY + SHORT + CALIBRATION) + 3 * 64 + 48)
-        .isLessThan(25_000);
+        .isEqualTo(8L * (HISTORY + SHORT + CALIBRATION) + 3 * 64 + 64)
+        .isEqualTo(24_424);
     DiscordDetector.State state = detector.newState();
     double[] series = cycle(5000, 4);
     for (int i = 0; i < series.length; i++) {
@@ -103,6 +104,97 @@ class DiscordDetectorTest {
     assertThat(state.values.values).hasSize(HISTORY);
     assertThat(state.rawScores.values).hasSize(SHORT);
     assertThat(state.averages.values).hasSize(CALIBRATION);
+    assertThat(state.blockMaxima).isNull();
+  }
+
+  @Test
+  void theSurpriseHistoryAddsTwentyBlockMaximaToTheState() {
+    DiscordDetector detector = new DiscordDetector(V3);
+    assertThat(detector.maxStateBytes())
+        .isEqualTo(8L * (HISTORY + SHORT + CALIBRATION + 20) + 4 * 64 + 64)
+        .isEqualTo(24_648);
+    DiscordDetector.State state = detector.newState();
+    double[] series = cycle(40_000, 4);
+    for (int i = 0; i < series.length; i++) {
+      detector.update(state, i, series[i]);
+    }
+    assertThat(state.blockMaxima.values).hasSize(20);
+    assertThat(state.blockMaxima.count).isEqualTo(20);
+    assertThat(state.inBlock).isEqualTo((40_000 - LEARNING) % HISTORY);
+  }
+
+  @Test
+  void theSurpriseScaleBringsTheMedianBlockMaximumToTheAlertLevel() {
+    assertThat(DiscordDetector.ALERT_SURPRISE * DiscordDetector.ALERT_SURPRISE)
+        .isCloseTo(25 * DiscordDetector.ALERT / (0.99 - DiscordDetector.ALERT), within(1e-12));
+    RingBuffer maxima = new RingBuffer(20);
+    maxima.add(9.0);
+    maxima.add(8.0);
+    assertThat(DiscordDetector.surpriseScale(maxima)).isEqualTo(1.0); // fewer than MIN_BLOCKS
+    maxima.add(1.0);
+    // The lower median of {1, 8, 9} is 8.
+    assertThat(DiscordDetector.surpriseScale(maxima))
+        .isCloseTo(DiscordDetector.ALERT_SURPRISE / 8.0, within(1e-12));
+    maxima.add(2.0);
+    // The lower median of {1, 2, 8, 9} is 2: below the alert level, nothing is scaled.
+    assertThat(DiscordDetector.surpriseScale(maxima)).isEqualTo(1.0);
+  }
+
+  @Test
+  void withASurpriseHistoryItScoresAsTheNaiveComputation() {
+    // A bump inside the range every 600 to 900 values: the signal's usual block holds a surprise
+    // well above the alert level, so later surprises are scaled down.
+    List<DetectorResult> actual = scoresEqualTheNaiveComputation(V3, recurringBumps());
+    assertThat(actual).anyMatch(r -> r.explanation().contains("scaled by"));
+    assertThat(actual.subList(0, LEARNING + DiscordDetector.MIN_BLOCKS * HISTORY))
+        .noneMatch(r -> r.explanation().contains("scaled by"));
+  }
+
+  @Test
+  void untilThreeBlocksAreCompleteItScoresAsDiscordV2() {
+    double[] series = recurringBumps();
+    List<DetectorResult> v3 = run(new DiscordDetector(V3), series);
+    List<DetectorResult> v2 = run(new DiscordDetector(V2), series);
+    int blocksDone = LEARNING + DiscordDetector.MIN_BLOCKS * HISTORY;
+    for (int i = 0; i < blocksDone; i++) {
+      assertThat(v3.get(i).score()).as("row %d", i).isEqualTo(v2.get(i).score());
+    }
+    long fewerAlerts = 0;
+    for (int i = blocksDone; i < series.length; i++) {
+      fewerAlerts +=
+          (v2.get(i).score() >= DiscordDetector.ALERT ? 1 : 0)
+              - (v3.get(i).score() >= DiscordDetector.ALERT ? 1 : 0);
+    }
+    assertThat(fewerAlerts).isPositive();
+  }
+
+  @Test
+  void stateWithoutBlockMaximaFromAnEarlierVersionGetsThem() {
+    DiscordDetector detector = new DiscordDetector(V3);
+    DiscordDetector.State state = detector.newState();
+    state.blockMaxima = null; // as restored from state written before the surprise history
+    double[] series = cycle(LEARNING + HISTORY + 5, 3);
+    for (int i = 0; i < series.length; i++) {
+      detector.update(state, i, series[i]);
+    }
+    assertThat(state.blockMaxima.count).isEqualTo(1);
+    assertThat(state.inBlock).isEqualTo(5);
+  }
+
+  /** {@link #cycle} with a bump inside the range (a flattened stretch) every 600 to 900 values. */
+  private static double[] recurringBumps() {
+    return recurringBumps(7000, 11);
+  }
+
+  static double[] recurringBumps(int n, long seed) {
+    double[] series = cycle(n, seed);
+    Random random = new Random(seed + 1);
+    for (int start = 500; start + 12 < series.length; start += 600 + random.nextInt(300)) {
+      for (int i = start; i < start + 12; i++) {
+        series[i] = 10.0 + 3.0 * random.nextDouble();
+      }
+    }
+    return series;
   }
 
   /**
@@ -138,6 +230,8 @@ class DiscordDetectorTest {
     List<Double> averages = new ArrayList<>();
     long lastAlert = -1;
     double lastSurprise = 0;
+    List<Double> blockMaxima = new ArrayList<>();
+    double blockMax = 0;
     for (int t = 0; t < n; t++) {
       int from = Math.max(0, t - HISTORY);
       double min = Double.NaN;
@@ -173,6 +267,25 @@ class DiscordDetectorTest {
         double spread = Math.max(Math.sqrt(variance), 1e-3 * (max - min));
         surprise = (average - mean) / spread;
         average = Math.min(average, mean + settings.clip() * spread);
+      }
+      if (t >= LEARNING && settings.surpriseBlocks() > 0) {
+        List<Double> kept =
+            blockMaxima.subList(
+                Math.max(0, blockMaxima.size() - settings.surpriseBlocks()), blockMaxima.size());
+        double scale = 1.0;
+        if (kept.size() >= DiscordDetector.MIN_BLOCKS) {
+          double[] sorted = kept.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+          double median = sorted[(sorted.length - 1) / 2];
+          scale = Math.min(1.0, DiscordDetector.ALERT_SURPRISE / median);
+        }
+        blockMax = Math.max(blockMax, Math.min(surprise, DiscordDetector.SURPRISE_CAP));
+        if ((t - LEARNING + 1) % HISTORY == 0) {
+          blockMaxima.add(blockMax);
+          blockMax = 0;
+        }
+        if (surprise > 0) {
+          surprise *= scale;
+        }
       }
       if (t >= LEARNING) {
         double score = surprise <= 0 ? 0 : 0.99 * surprise * surprise / (surprise * surprise + 25);
