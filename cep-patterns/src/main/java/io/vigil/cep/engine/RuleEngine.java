@@ -62,13 +62,17 @@ import org.apache.flink.util.OutputTag;
  *
  * <p><b>Matching is Flink CEP's own.</b> Each rule is compiled to a Flink CEP {@code Pattern} and
  * run by Flink's {@link NFA}, with its {@link NFAState} and {@link SharedBuffer} kept per key and
- * rule version under names prefixed by {@code rule/<id>@<version>/}. Events are processed as
- * {@code CepOperator} processes them (buffered until the watermark passes them; per timestamp in
- * arrival order; the NFA advanced to each timestamp before its events and to the watermark after
- * the last), so a rule matches exactly what a static {@code CEP.pattern(...)} job matches. Unlike
- * {@code CepOperator}, which re-sorts a key's whole buffer on every timer, each buffered timestamp
- * has its own event-time timer and the timer service fires them in order, so a backlog costs
- * O(log n) per event. The timer of a key's last buffered timestamp also advances to the watermark
+ * rule version under names prefixed by {@code rule/<id>@<version>/}; except a <i>simple
+ * sequence</i> (single-event stages joined by {@code next} or {@code followedBy}, no timeouts:
+ * {@link SequenceMatcher#of}), which {@link SequenceMatcher} runs with the NFA's exact results from
+ * one list of {@link PartialMatch}es per key and version ({@code rule/<id>@<version>/matches}) at a
+ * fraction of the cost. Which of the two runs a version depends on its compiled rule alone.
+ * Events are processed as {@code CepOperator} processes them (buffered until the watermark passes
+ * them; per timestamp in arrival order; the NFA advanced to each timestamp before its events and to
+ * the watermark after the last), so a rule matches exactly what a static {@code CEP.pattern(...)}
+ * job matches. Unlike {@code CepOperator}, which re-sorts a key's whole buffer on every timer, each
+ * buffered timestamp has its own event-time timer and the timer service fires them in order, so a
+ * backlog costs O(log n) per event. The timer of a key's last buffered timestamp also advances to the watermark
  * (a separate timer at the watermark only when more events of the key wait behind it).
  *
  * <p><b>Cost per rule.</b> A key keeps state for a rule version only while it has a partial match
@@ -80,7 +84,9 @@ import org.apache.flink.util.OutputTag;
  * which shifts every later version number alike), and the engine drops a key's state for a version
  * when nothing else is left. So an event costs a rule version nothing unless the key has a partial match
  * of it or the event starts one; with many rules that mostly do not apply to an event, the cost
- * grows with the rules that do, not with the rule count.
+ * grows with the rules that do, not with the rule count. (A simple sequence needs no start filter:
+ * it tests its first stage's condition once per event, after the same exclusion by event type and
+ * required field values, and stores nothing when no match starts.)
  *
  * <p><b>Rule changes</b> take effect on each parallel instance at the watermark it has when the
  * command arrives ({@code RuleStatus.watermark}): events after it go to the new state of the rule.
