@@ -43,6 +43,18 @@ public final class CelValues {
     return out;
   }
 
+  /**
+   * One field of the record as {@link #fields} has it, or null when {@link #fields} leaves it out
+   * (no such field, or a type CEL conditions cannot use).
+   */
+  public static Object field(GenericRecord record, String name) {
+    Schema.Field f = record.getSchema().getField(name);
+    if (f == null || CelEnvironment.celType(f.schema()).isEmpty()) {
+      return null;
+    }
+    return value(record.get(f.pos()));
+  }
+
   /** Adds a stage's variables to {@code activation}: the list of events and each field's list. */
   public static void putStage(
       Map<String, Object> activation, String stage, List<GenericRecord> events, Set<String> wanted) {

@@ -35,6 +35,8 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
   private final String eventType;
   private final transient CompiledExpression expression;
   private final transient Set<String> stages;
+  /** A stage without a condition ({@code where: "true"}): only the event type decides. */
+  private final boolean alwaysTrue;
   private transient Last last;
 
   /** The last test and its result, as one object so a reader sees a consistent triple. */
@@ -49,6 +51,7 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
       names.add(dot < 0 ? variable : variable.substring(0, dot));
     }
     this.stages = Set.copyOf(names);
+    this.alwaysTrue = expression.text().strip().equals("true");
   }
 
   @Override
@@ -87,7 +90,9 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
     if (!event.getSchema().getName().equals(eventType)) {
       return false;
     }
-    Map<String, Object> fields = CelValues.cachedFields(event);
+    if (alwaysTrue) {
+      return true;
+    }
     Map<String, Object> stageValues = stages.isEmpty() ? Map.of() : new HashMap<>();
     for (String stage : stages) {
       List<GenericRecord> events = new ArrayList<>();
@@ -99,13 +104,14 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
     try {
       // A resolver rather than a map: CEL copies a map activation on every evaluation. Stage
       // variables shadow "event", which shadows the event's fields (the compiler rejects names
-      // that would clash).
+      // that would clash). A field is read on demand: converting the whole record costs more than
+      // the few fields a condition reads.
       Object result =
           expression.eval(
               name -> {
                 Object value = stageValues.get(name);
                 if (value == null) {
-                  value = "event".equals(name) ? fields : fields.get(name);
+                  value = "event".equals(name) ? CelValues.cachedFields(event) : CelValues.field(event, name);
                 }
                 return Optional.ofNullable(value);
               });

@@ -36,6 +36,7 @@ import org.apache.flink.api.common.state.State;
 import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.java.tuple.Tuple2;
@@ -61,13 +62,17 @@ import org.apache.flink.util.OutputTag;
  *
  * <p><b>Matching is Flink CEP's own.</b> Each rule is compiled to a Flink CEP {@code Pattern} and
  * run by Flink's {@link NFA}, with its {@link NFAState} and {@link SharedBuffer} kept per key and
- * rule version under names prefixed by {@code rule/<id>@<version>/}. Events are processed as
- * {@code CepOperator} processes them (buffered until the watermark passes them; per timestamp in
- * arrival order; the NFA advanced to each timestamp before its events and to the watermark after
- * the last), so a rule matches exactly what a static {@code CEP.pattern(...)} job matches. Unlike
- * {@code CepOperator}, which re-sorts a key's whole buffer on every timer, each buffered timestamp
- * has its own event-time timer and the timer service fires them in order, so a backlog costs
- * O(log n) per event. The timer of a key's last buffered timestamp also advances to the watermark
+ * rule version under names prefixed by {@code rule/<id>@<version>/}; except a <i>simple
+ * sequence</i> (single-event stages joined by {@code next} or {@code followedBy}, no timeouts:
+ * {@link SequenceMatcher#of}), which {@link SequenceMatcher} runs with the NFA's exact results from
+ * one list of {@link PartialMatch}es per key and version ({@code rule/<id>@<version>/matches}) at a
+ * fraction of the cost. Which of the two runs a version depends on its compiled rule alone.
+ * Events are processed as {@code CepOperator} processes them (buffered until the watermark passes
+ * them; per timestamp in arrival order; the NFA advanced to each timestamp before its events and to
+ * the watermark after the last), so a rule matches exactly what a static {@code CEP.pattern(...)}
+ * job matches. Unlike {@code CepOperator}, which re-sorts a key's whole buffer on every timer, each
+ * buffered timestamp has its own event-time timer and the timer service fires them in order, so a
+ * backlog costs O(log n) per event. The timer of a key's last buffered timestamp also advances to the watermark
  * (a separate timer at the watermark only when more events of the key wait behind it).
  *
  * <p><b>Cost per rule.</b> A key keeps state for a rule version only while it has a partial match
@@ -79,7 +84,9 @@ import org.apache.flink.util.OutputTag;
  * which shifts every later version number alike), and the engine drops a key's state for a version
  * when nothing else is left. So an event costs a rule version nothing unless the key has a partial match
  * of it or the event starts one; with many rules that mostly do not apply to an event, the cost
- * grows with the rules that do, not with the rule count.
+ * grows with the rules that do, not with the rule count. (A simple sequence needs no start filter:
+ * it tests its first stage's condition once per event, after the same exclusion by event type and
+ * required field values, and stores nothing when no match starts.)
  *
  * <p><b>Rule changes</b> take effect on each parallel instance at the watermark it has when the
  * command arrives ({@code RuleStatus.watermark}): events after it go to the new state of the rule.
@@ -142,6 +149,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
    */
   private transient ValueStateDescriptor<List<String>> withStateDescriptor;
   private transient ValueState<List<String>> withState;
+  private transient TypeInformation<List<PartialMatch>> partialMatchesType;
   private transient Map<String, Live> live;
   private transient List<Running> running;
 
@@ -155,34 +163,220 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     this.keyField = keyField;
   }
 
-  /** A rule version ready to run on this instance: its NFA and its state handles. */
-  private static final class Live {
+  /** A rule version ready to run on this instance: how it matches, and its keyed state. */
+  private abstract static class Live {
     final String key;
     final CompiledRule compiled;
+    final List<StateDescriptor<?, ?>> descriptors;
+    final List<State> states;
+
+    Live(String key, CompiledRule compiled, List<StateDescriptor<?, ?>> descriptors, List<State> states) {
+      this.key = key;
+      this.compiled = compiled;
+      this.descriptors = descriptors;
+      this.states = states;
+    }
+
+    /**
+     * Runs this version for the current key on one of its timers, as {@code CepOperator} does:
+     * advances to {@code timestamp} and feeds {@code events} (the timestamp's, in arrival order; null
+     * for a timer without events), then advances to {@code watermark} if {@code toWatermark}.
+     *
+     * @param stored whether the key holds state for this version
+     * @param draining whether the version may only finish its partial matches, not start any
+     * @return whether the key holds state for this version afterwards
+     */
+    abstract boolean run(
+        boolean stored, boolean draining, List<GenericRecord> events, long timestamp, boolean toWatermark,
+        long watermark, Emitter emitter) throws Exception;
+
+    abstract void release() throws Exception;
+  }
+
+  /** A rule version run by Flink's NFA with its own shared buffer: any rule. */
+  private static final class NfaLive extends Live {
     final NFA<GenericRecord> nfa;
     final StartFilter start;
     final SharedBuffer<GenericRecord> sharedBuffer;
     final ValueState<NFAState> nfaState;
-    final List<StateDescriptor<?, ?>> descriptors;
-    final List<State> states;
     final Set<String> startStates = new HashSet<>();
 
-    Live(String key, CompiledRule compiled, NFA<GenericRecord> nfa, SharedBuffer<GenericRecord> sharedBuffer,
+    NfaLive(String key, CompiledRule compiled, NFA<GenericRecord> nfa, SharedBuffer<GenericRecord> sharedBuffer,
         ValueState<NFAState> nfaState, NamespacedStateStore store) {
-      this.key = key;
-      this.compiled = compiled;
+      super(key, compiled, store.descriptors(), store.states());
       this.nfa = nfa;
       this.start = new StartFilter(nfa);
       this.sharedBuffer = sharedBuffer;
       this.nfaState = nfaState;
-      this.descriptors = store.descriptors();
-      this.states = store.states();
       for (org.apache.flink.cep.nfa.State<GenericRecord> s : nfa.getStates()) {
         if (s.isStart()) {
           startStates.add(s.getName());
         }
       }
     }
+
+    @Override
+    boolean run(
+        boolean stored, boolean draining, List<GenericRecord> events, long timestamp, boolean toWatermark,
+        long watermark, Emitter emitter) throws Exception {
+      NFAState state = stored ? nfaState.value() : null;
+      boolean fresh = state == null;
+      int first = 0;
+      if (fresh) {
+        // The key has nothing for this version: only an event that can start a match changes that.
+        if (draining || events == null) {
+          return false;
+        }
+        first = start.firstStarting(events, timestamp, emitter);
+        if (first < 0) {
+          return false;
+        }
+        state = nfa.createInitialNFAState();
+      }
+      if (draining) {
+        stopStartingMatches(state);
+      }
+      if (events != null) {
+        if (!fresh) {
+          advance(state, timestamp, emitter);
+        }
+        for (int i = first; i < events.size(); i++) {
+          process(state, events.get(i), timestamp, emitter);
+        }
+      }
+      if (toWatermark) {
+        advance(state, watermark, emitter);
+      }
+      return save(state, fresh);
+    }
+
+    private void process(NFAState state, GenericRecord event, long timestamp, Emitter emitter) throws Exception {
+      try (SharedBufferAccessor<GenericRecord> accessor = sharedBuffer.getAccessor()) {
+        Collection<Map<String, List<GenericRecord>>> matches =
+            nfa.process(accessor, state, event, timestamp, compiled.skipStrategy(), emitter);
+        if (nfa.getWindowTime() > 0 && state.isNewStartPartialMatch()) {
+          emitter.ctx.timerService().registerEventTimeTimer(timestamp + nfa.getWindowTime());
+          state.resetNewStartPartialMatch();
+        }
+        for (Map<String, List<GenericRecord>> match : matches) {
+          emitter.match(compiled, match);
+        }
+      }
+    }
+
+    private void advance(NFAState state, long time, Emitter emitter) throws Exception {
+      try (SharedBufferAccessor<GenericRecord> accessor = sharedBuffer.getAccessor()) {
+        Tuple2<Collection<Map<String, List<GenericRecord>>>, Collection<Tuple2<Map<String, List<GenericRecord>>, Long>>>
+            result = nfa.advanceTime(accessor, state, time, compiled.skipStrategy());
+        for (Map<String, List<GenericRecord>> match : result.f0) {
+          emitter.match(compiled, match);
+        }
+        for (Tuple2<Map<String, List<GenericRecord>>, Long> timedOut : result.f1) {
+          emitter.timeout(compiled, timedOut.f0, timedOut.f1);
+        }
+      }
+    }
+
+    /** A draining version keeps its partial matches but takes no new first event. */
+    private void stopStartingMatches(NFAState state) {
+      if (state.getPartialMatches()
+          .removeIf(c -> c.getPreviousBufferEntry() == null && startStates.contains(c.getCurrentStateName()))) {
+        state.setStateChanged();
+      }
+    }
+
+    /**
+     * Stores the NFA state for the current key (always when {@code fresh}, created for this timer
+     * and not stored yet), or drops all the version's state when only the start state is left;
+     * returns whether the key keeps state for the version.
+     */
+    private boolean save(NFAState state, boolean fresh) throws Exception {
+      boolean idle = state.getCompletedMatches().isEmpty();
+      for (ComputationState c : state.getPartialMatches()) {
+        if (c.getPreviousBufferEntry() != null || !startStates.contains(c.getCurrentStateName())) {
+          idle = false;
+          break;
+        }
+      }
+      if (idle) {
+        // Nothing but the start state: drop the NFA state as CepOperator does, and the shared
+        // buffer's per-timestamp event counters too (CepOperator keeps those until the key's next
+        // event). Later events are after the watermark, so no counter is needed again, and keyed
+        // state goes back to zero when every match has completed or timed out.
+        for (State keyed : states) {
+          keyed.clear();
+        }
+        return false;
+      }
+      if (fresh || state.isStateChanged()) {
+        state.resetStateChanged();
+        nfaState.update(state);
+      }
+      return true;
+    }
+
+    @Override
+    void release() throws Exception {
+      sharedBuffer.releaseCacheStatisticsTimer();
+      nfa.close();
+    }
+  }
+
+  /**
+   * A simple-sequence rule version, run by {@link SequenceMatcher} with the NFA's exact results: a
+   * key's partial matches are one list in keyed state, read and written once per timer.
+   */
+  private static final class SequenceLive extends Live {
+    final SequenceMatcher matcher;
+    final ValueState<List<PartialMatch>> matches;
+
+    SequenceLive(
+        String key, CompiledRule compiled, SequenceMatcher matcher, ValueStateDescriptor<List<PartialMatch>> descriptor,
+        ValueState<List<PartialMatch>> matches) {
+      super(key, compiled, List.of(descriptor), List.of(matches));
+      this.matcher = matcher;
+      this.matches = matches;
+    }
+
+    @Override
+    boolean run(
+        boolean stored, boolean draining, List<GenericRecord> events, long timestamp, boolean toWatermark,
+        long watermark, Emitter emitter) throws Exception {
+      List<PartialMatch> state = stored ? matches.value() : null;
+      boolean fresh = state == null;
+      if (fresh) {
+        if (draining || events == null) {
+          return false;
+        }
+        state = new ArrayList<>();
+      }
+      SequenceMatcher.Output out = emitter.sequenceOutput(compiled);
+      boolean changed = false;
+      if (events != null) {
+        if (!fresh) {
+          changed = matcher.advance(state, timestamp, out);
+        }
+        for (int i = 0; i < events.size(); i++) {
+          changed |= matcher.process(state, events.get(i), timestamp, i, !draining, emitter, out);
+        }
+      }
+      if (toWatermark) {
+        changed |= matcher.advance(state, watermark, out);
+      }
+      if (state.isEmpty()) {
+        if (!fresh) {
+          matches.clear();
+        }
+        return false;
+      }
+      if (changed) {
+        matches.update(state);
+      }
+      return true;
+    }
+
+    @Override
+    void release() {}
   }
 
   /** A live (active or draining) rule version, in the order every key runs them. */
@@ -197,6 +391,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     }
     GenericRecordAvroTypeInfo envelopeType = new GenericRecordAvroTypeInfo(envelopeSchema);
     envelopeSerializer = getRuntimeContext().createSerializer(envelopeType);
+    partialMatchesType = PartialMatch.listTypeInfo(envelopeType);
     buffer =
         getRuntimeContext()
             .getMapState(
@@ -210,7 +405,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   public void close() throws Exception {
     if (live != null) {
       for (Live l : live.values()) {
-        release(l);
+        l.release();
       }
       live.clear();
     }
@@ -257,35 +452,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     Emitter emitter = new Emitter(ctx, out);
     for (Running r : running(ctx.getBroadcastState(RULES))) {
       Live l = r.live();
-      NFAState state = stored.contains(l.key) ? l.nfaState.value() : null;
-      boolean fresh = state == null;
-      int first = 0;
-      if (fresh) {
-        // The key has nothing for this version: only an event that can start a match changes that.
-        if (r.draining() || events == null) {
-          continue;
-        }
-        first = l.start.firstStarting(events, timestamp, emitter);
-        if (first < 0) {
-          continue;
-        }
-        state = l.nfa.createInitialNFAState();
-      }
-      if (r.draining()) {
-        stopStartingMatches(l, state);
-      }
-      if (events != null) {
-        if (!fresh) {
-          advance(l, state, timestamp, emitter);
-        }
-        for (int i = first; i < events.size(); i++) {
-          process(l, state, events.get(i), timestamp, emitter);
-        }
-      }
-      if (toWatermark) {
-        advance(l, state, watermark, emitter);
-      }
-      if (save(l, state, fresh)) {
+      if (l.run(stored.contains(l.key), r.draining(), events, timestamp, toWatermark, watermark, emitter)) {
         keep.add(l.key);
       }
     }
@@ -300,72 +467,6 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       // Timers fire in order, so this one runs after every buffered timestamp up to the watermark.
       ctx.timerService().registerEventTimeTimer(watermark);
     }
-  }
-
-  private void process(Live l, NFAState state, GenericRecord event, long timestamp, Emitter emitter)
-      throws Exception {
-    try (SharedBufferAccessor<GenericRecord> accessor = l.sharedBuffer.getAccessor()) {
-      Collection<Map<String, List<GenericRecord>>> matches =
-          l.nfa.process(accessor, state, event, timestamp, l.compiled.skipStrategy(), emitter);
-      if (l.nfa.getWindowTime() > 0 && state.isNewStartPartialMatch()) {
-        emitter.ctx.timerService().registerEventTimeTimer(timestamp + l.nfa.getWindowTime());
-        state.resetNewStartPartialMatch();
-      }
-      for (Map<String, List<GenericRecord>> match : matches) {
-        emitter.match(l.compiled, match);
-      }
-    }
-  }
-
-  private void advance(Live l, NFAState state, long time, Emitter emitter) throws Exception {
-    try (SharedBufferAccessor<GenericRecord> accessor = l.sharedBuffer.getAccessor()) {
-      Tuple2<Collection<Map<String, List<GenericRecord>>>, Collection<Tuple2<Map<String, List<GenericRecord>>, Long>>>
-          result = l.nfa.advanceTime(accessor, state, time, l.compiled.skipStrategy());
-      for (Map<String, List<GenericRecord>> match : result.f0) {
-        emitter.match(l.compiled, match);
-      }
-      for (Tuple2<Map<String, List<GenericRecord>>, Long> timedOut : result.f1) {
-        emitter.timeout(l.compiled, timedOut.f0, timedOut.f1);
-      }
-    }
-  }
-
-  /** A draining version keeps its partial matches but takes no new first event. */
-  private static void stopStartingMatches(Live l, NFAState state) {
-    if (state.getPartialMatches()
-        .removeIf(c -> c.getPreviousBufferEntry() == null && l.startStates.contains(c.getCurrentStateName()))) {
-      state.setStateChanged();
-    }
-  }
-
-  /**
-   * Stores a version's NFA state for the current key (always when {@code fresh}, created for this
-   * timer and not stored yet), or drops all its state when only the start state is left; returns
-   * whether the key keeps state for the version.
-   */
-  private static boolean save(Live l, NFAState state, boolean fresh) throws Exception {
-    boolean idle = state.getCompletedMatches().isEmpty();
-    for (ComputationState c : state.getPartialMatches()) {
-      if (c.getPreviousBufferEntry() != null || !l.startStates.contains(c.getCurrentStateName())) {
-        idle = false;
-        break;
-      }
-    }
-    if (idle) {
-      // Nothing but the start state: drop the NFA state as CepOperator does, and the shared
-      // buffer's per-timestamp event counters too (CepOperator keeps those until the key's next
-      // event). Later events are after the watermark, so no counter is needed again, and keyed
-      // state goes back to zero when every match has completed or timed out.
-      for (State keyed : l.states) {
-        keyed.clear();
-      }
-      return false;
-    }
-    if (fresh || state.isStateChanged()) {
-      state.resetStateChanged();
-      l.nfaState.update(state);
-    }
-    return true;
   }
 
   @Override
@@ -517,7 +618,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
           }
         });
     live.remove(l.key);
-    release(l);
+    l.release();
   }
 
   /** The runnable form of a rule version, compiled on first use on this instance. */
@@ -531,20 +632,22 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       } catch (RuleException e) {
         throw new IllegalStateException("a stored rule no longer compiles: " + e.getMessage(), e);
       }
-      NFA<GenericRecord> nfa = compiled.nfaFactory().createNFA();
-      nfa.open(getRuntimeContext(), new Configuration());
-      NamespacedStateStore store = new NamespacedStateStore(getRuntimeContext(), "rule/" + versionKey + "/");
-      ValueState<NFAState> nfaState = store.getState(new ValueStateDescriptor<>("nfa", new NFAStateSerializer()));
-      SharedBuffer<GenericRecord> sharedBuffer = new SharedBuffer<>(store, envelopeSerializer);
-      l = new Live(versionKey, compiled, nfa, sharedBuffer, nfaState, store);
+      String prefix = "rule/" + versionKey + "/";
+      SequenceMatcher sequence = SequenceMatcher.of(compiled);
+      if (sequence != null) {
+        ValueStateDescriptor<List<PartialMatch>> descriptor = new ValueStateDescriptor<>(prefix + "matches", partialMatchesType);
+        l = new SequenceLive(versionKey, compiled, sequence, descriptor, getRuntimeContext().getState(descriptor));
+      } else {
+        NFA<GenericRecord> nfa = compiled.nfaFactory().createNFA();
+        nfa.open(getRuntimeContext(), new Configuration());
+        NamespacedStateStore store = new NamespacedStateStore(getRuntimeContext(), prefix);
+        ValueState<NFAState> nfaState = store.getState(new ValueStateDescriptor<>("nfa", new NFAStateSerializer()));
+        SharedBuffer<GenericRecord> sharedBuffer = new SharedBuffer<>(store, envelopeSerializer);
+        l = new NfaLive(versionKey, compiled, nfa, sharedBuffer, nfaState, store);
+      }
       live.put(versionKey, l);
     }
     return l;
-  }
-
-  private static void release(Live l) throws Exception {
-    l.sharedBuffer.releaseCacheStatisticsTimer();
-    l.nfa.close();
   }
 
   /**
@@ -588,6 +691,21 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     @Override
     public long currentProcessingTime() {
       return ctx.timerService().currentProcessingTime();
+    }
+
+    /** The output of a {@link SequenceMatcher} run of {@code compiled}. */
+    SequenceMatcher.Output sequenceOutput(CompiledRule compiled) {
+      return new SequenceMatcher.Output() {
+        @Override
+        public void match(Map<String, List<GenericRecord>> match) {
+          Emitter.this.match(compiled, match);
+        }
+
+        @Override
+        public void windowEnd(long time) {
+          ctx.timerService().registerEventTimeTimer(time);
+        }
+      };
     }
 
     void match(CompiledRule compiled, Map<String, List<GenericRecord>> match) {

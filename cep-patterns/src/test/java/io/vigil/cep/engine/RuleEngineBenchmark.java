@@ -8,6 +8,8 @@ import io.vigil.schemas.DeviceStatus;
 import io.vigil.schemas.RuleAction;
 import io.vigil.schemas.RuleCommand;
 import io.vigil.schemas.SensorReading;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,7 +36,10 @@ import org.apache.flink.util.Collector;
  * Throughput of the dynamic rule engine with 1, 10 and 100 active rules, and of Flink's static
  * {@link CepOperator} running the same single rule, each driven through an operator harness (one
  * thread, no network), on heap state and on RocksDB: events/s for a steady stream (a watermark
- * every 100 events) and for a catch-up backlog (every event buffered, then one watermark).
+ * every 100 events) and for a catch-up backlog (every event buffered, then one watermark). Each
+ * run reports events per second of wall-clock time and per second of the benchmark thread's CPU
+ * time ("per core": the harness runs the operator in that thread, so this stays meaningful on a
+ * busy machine; RocksDB's background compaction threads are not counted).
  *
  * <p>Two rule sets. "Overlapping": rule {@code i} starts on {@code temperature > 20 + i % 10},
  * which 25% to 70% of all readings pass, so every rule holds partial matches for most keys (the
@@ -114,7 +119,12 @@ public final class RuleEngineBenchmark {
     void watermark(long time) throws Exception;
   }
 
-  private static double run(List<GenericRecord> events, boolean backlog, Target target) throws Exception {
+  /** Events per second of wall-clock time, and per second of this thread's CPU time (per core). */
+  private record Rate(double wall, double perCore) {}
+
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+  private static Rate run(List<GenericRecord> events, boolean backlog, Target target) throws Exception {
     // One event of another key first, so that compiling rules and creating their state (lazy, on
     // first use) is not timed.
     long first = Envelopes.eventTime(events.get(0));
@@ -124,6 +134,7 @@ public final class RuleEngineBenchmark {
     target.element(TestEvents.envelope(ENVELOPE, reading, "warm-up", first - 1_000), first - 1_000);
     target.watermark(first - 500);
     long start = System.nanoTime();
+    long cpuStart = THREADS.getCurrentThreadCpuTime();
     for (int i = 0; i < events.size(); i++) {
       long time = Envelopes.eventTime(events.get(i));
       target.element(events.get(i), time);
@@ -132,14 +143,15 @@ public final class RuleEngineBenchmark {
       }
     }
     target.watermark(Long.MAX_VALUE);
-    return events.size() / ((System.nanoTime() - start) / 1e9);
+    long cpu = THREADS.getCurrentThreadCpuTime() - cpuStart;
+    return new Rate(events.size() / ((System.nanoTime() - start) / 1e9), events.size() / (cpu / 1e9));
   }
 
   private static StateBackend backend(String name) {
     return name.equals("rocksdb") ? new EmbeddedRocksDBStateBackend() : new HashMapStateBackend();
   }
 
-  private static double engine(
+  private static Rate engine(
       String backend, int rules, IntFunction<String> ruleSet, List<GenericRecord> events, boolean backlog) throws Exception {
     try (KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h =
         new KeyedBroadcastOperatorTestHarness<>(
@@ -167,7 +179,7 @@ public final class RuleEngineBenchmark {
     }
   }
 
-  private static double flinkCep(String backend, List<GenericRecord> events, boolean backlog) throws Exception {
+  private static Rate flinkCep(String backend, List<GenericRecord> events, boolean backlog) throws Exception {
     CompiledRule compiled = RuleCompiler.compile(overlapping(0));
     CepOperator<GenericRecord, String, String> operator =
         new CepOperator<>(
@@ -211,7 +223,7 @@ public final class RuleEngineBenchmark {
     engine("heap", 10, RuleEngineBenchmark::selective, warmup, false);
     flinkCep("heap", warmup, false);
     System.out.printf("%d keys, one thread%n", DEVICES);
-    System.out.printf("%-8s %-9s %-36s %8s %10s%n", "backend", "mode", "operator", "events", "events/s");
+    System.out.printf("%-8s %-9s %-36s %8s %10s %12s%n", "backend", "mode", "operator", "events", "events/s", "per core");
     for (String backend : backends) {
       // RocksDB is several times slower; fewer events keep each run to seconds.
       boolean rocksdb = backend.equals("rocksdb");
@@ -220,9 +232,9 @@ public final class RuleEngineBenchmark {
       List<GenericRecord> hundred = events.subList(0, rocksdb ? count / 50 : count / 10);
       for (boolean backlog : new boolean[] {false, true}) {
         String mode = backlog ? "catch-up" : "steady";
-        double cep = flinkCep(backend, one, backlog);
+        Rate cep = flinkCep(backend, one, backlog);
         print(backend, mode, "Flink CepOperator, 1 rule", one.size(), cep);
-        double engine = engine(backend, 1, RuleEngineBenchmark::overlapping, one, backlog);
+        Rate engine = engine(backend, 1, RuleEngineBenchmark::overlapping, one, backlog);
         print(backend, mode, "engine, 1 rule", one.size(), engine);
         print(backend, mode, "engine, 10 overlapping rules", ten.size(),
             engine(backend, 10, RuleEngineBenchmark::overlapping, ten, backlog));
@@ -232,12 +244,14 @@ public final class RuleEngineBenchmark {
             engine(backend, 10, RuleEngineBenchmark::selective, ten, backlog));
         print(backend, mode, "engine, 100 selective rules", hundred.size(),
             engine(backend, 100, RuleEngineBenchmark::selective, hundred, backlog));
-        System.out.printf("%-8s %-9s %-36s %8s %10.2f%n", backend, mode, "ratio engine 1 rule / CepOperator", "", engine / cep);
+        System.out.printf(
+            "%-8s %-9s %-36s %8s %10.2f %12.2f%n", backend, mode, "ratio engine 1 rule / CepOperator", "",
+            engine.wall() / cep.wall(), engine.perCore() / cep.perCore());
       }
     }
   }
 
-  private static void print(String backend, String mode, String operator, int events, double perSecond) {
-    System.out.printf("%-8s %-9s %-36s %8d %,10.0f%n", backend, mode, operator, events, perSecond);
+  private static void print(String backend, String mode, String operator, int events, Rate rate) {
+    System.out.printf("%-8s %-9s %-36s %8d %,10.0f %,12.0f%n", backend, mode, operator, events, rate.wall(), rate.perCore());
   }
 }

@@ -44,11 +44,13 @@ import org.junit.jupiter.api.Test;
  * {@code within} kinds, every after-match skip strategy) and random event streams with ties and
  * bounded disorder. For each case the rule's YAML goes through the dynamic engine, and an
  * independently built Java {@link Pattern} with Java conditions through Flink's own {@link
- * CepOperator}; matches and timeouts must be the same multiset. One key per case.
+ * CepOperator}; matches and timeouts must be the same multiset. One key per case. A second family
+ * generates only simple sequences, which the engine runs on {@link SequenceMatcher} instead of the
+ * NFA, and checks that every one of them did; with matches only, their order must be the same too.
  *
- * <p>{@code -Dvigil.equivalence.cases=N} (default 1000) and {@code -Dvigil.equivalence.seed=S}
- * (default fixed) run a larger sweep or reproduce a failure; {@code -Dvigil.equivalence.only=C}
- * runs only case C of that seed.
+ * <p>{@code -Dvigil.equivalence.cases=N} (default 1000, per family) and {@code
+ * -Dvigil.equivalence.seed=S} (default fixed) run a larger sweep or reproduce a failure; {@code
+ * -Dvigil.equivalence.only=C} runs only case C of that seed.
  */
 class RuleEngineEquivalenceTest {
 
@@ -87,6 +89,17 @@ class RuleEngineEquivalenceTest {
     String skip;
     String skipStage;
     boolean nonDeterministic;
+    /** Whether the rule alerts on timeouts too (with a window); the oracle then reports them. */
+    boolean timeouts = true;
+  }
+
+  /** What a run of cases compared. */
+  private static final class Tally {
+    int valid;
+    int invalid;
+    int withMatches;
+    int withTimeouts;
+    int sequences;
   }
 
   @Test
@@ -95,66 +108,100 @@ class RuleEngineEquivalenceTest {
     long seed = Long.getLong("vigil.equivalence.seed", 20261126L);
     int only = Integer.getInteger("vigil.equivalence.only", -1);
     Random random = new Random(seed);
-    int valid = 0;
-    int invalid = 0;
-    int withMatches = 0;
-    int withTimeouts = 0;
-    for (int attempt = 0; valid < wanted; attempt++) {
-      Case c = generate(random);
-      String yaml = yaml(c, attempt);
-      boolean ours;
-      String ourError = null;
-      try {
-        RuleCompiler.compile(yaml);
-        ours = true;
-      } catch (RuleException e) {
-        ours = false;
-        ourError = e.getMessage();
-      }
-      NFACompiler.NFAFactory<GenericRecord> oracleFactory = null;
-      Pattern<GenericRecord, GenericRecord> oraclePattern = null;
-      String oracleError = null;
-      try {
-        oraclePattern = oracle(c);
-        oracleFactory = NFACompiler.compileFactory(oraclePattern, c.within != null);
-        oracleFactory.createNFA();
-      } catch (MalformedPatternException | IllegalArgumentException | UnsupportedOperationException e) {
-        oracleError = e.getMessage();
-      }
-      assertThat(ours)
-          .as("seed %d case %d: Vigil %s, Flink %s\n%s", seed, attempt, ourError, oracleError, yaml)
-          .isEqualTo(oracleError == null);
-      if (!ours) {
-        invalid++;
-        continue;
-      }
-      List<Object[]> events = events(random, "case-" + attempt, c.within != null && !c.nonDeterministic);
-      if (only >= 0 && attempt != only) {
-        valid++;
-        continue;
-      }
-      List<String> expected = runOracle(c, oraclePattern, oracleFactory, events);
-      List<String> actual = runEngine(yaml, events, c.within != null && !c.previousAndCurrent);
-      Collections.sort(expected);
-      Collections.sort(actual);
-      assertThat(actual).as("seed %d case %d\n%s\nevents %s", seed, attempt, yaml, describe(events)).isEqualTo(expected);
-      valid++;
-      if (expected.stream().anyMatch(s -> s.startsWith("M"))) {
-        withMatches++;
-      }
-      if (expected.stream().anyMatch(s -> s.startsWith("T"))) {
-        withTimeouts++;
-      }
+    Tally t = new Tally();
+    for (int attempt = 0; t.valid < wanted; attempt++) {
+      compare(generate(random), random, seed, attempt, only, t);
     }
     System.out.printf(
-        "equivalence: %d valid cases (%d with matches, %d with timeouts), %d invalid patterns rejected by both, seed %d%n",
-        valid, withMatches, withTimeouts, invalid, seed);
+        "equivalence: %d valid cases (%d with matches, %d with timeouts, %d simple sequences), %d invalid patterns rejected by both, seed %d%n",
+        t.valid, t.withMatches, t.withTimeouts, t.sequences, t.invalid, seed);
     if (only >= 0) {
       return;
     }
     // The generator must exercise matches and timeouts, or the comparison proves little.
-    assertThat(withMatches).isGreaterThan(wanted / 3);
-    assertThat(withTimeouts).isGreaterThan(wanted / 20);
+    assertThat(t.withMatches).isGreaterThan(wanted / 3);
+    assertThat(t.withTimeouts).isGreaterThan(wanted / 20);
+  }
+
+  /**
+   * The same comparison for simple sequences only ({@link SequenceMatcher}'s rules: single-event
+   * stages joined by {@code next} or {@code followedBy}, no or a first-and-last window, matches
+   * only, every skip strategy), so the engine's fast path meets every case shape it takes. Case
+   * numbers start at 1,000,000 ({@code -Dvigil.equivalence.only} replays one of them too).
+   */
+  @Test
+  void simpleSequencesRunWithoutTheNfaAndProduceExactlyFlinkCepMatches() throws Exception {
+    int wanted = Integer.getInteger("vigil.equivalence.cases", 1000);
+    long seed = Long.getLong("vigil.equivalence.seed", 20261126L);
+    int only = Integer.getInteger("vigil.equivalence.only", -1);
+    Random random = new Random(seed + 1);
+    Tally t = new Tally();
+    for (int attempt = 1_000_000; t.valid < wanted; attempt++) {
+      compare(generateSequence(random), random, seed, attempt, only, t);
+    }
+    System.out.printf(
+        "equivalence of simple sequences: %d valid cases (%d with matches, %d run by SequenceMatcher), %d invalid, seed %d%n",
+        t.valid, t.withMatches, t.sequences, t.invalid, seed);
+    if (only >= 0) {
+      return;
+    }
+    assertThat(t.sequences).as("cases the engine ran without the NFA").isEqualTo(t.valid);
+    assertThat(t.withMatches).isGreaterThan(wanted / 3);
+  }
+
+  /** Runs one generated case through the engine and through CepOperator and compares them. */
+  private static void compare(Case c, Random random, long seed, int attempt, int only, Tally t) throws Exception {
+    String yaml = yaml(c, attempt);
+    boolean ours;
+    boolean sequence = false;
+    String ourError = null;
+    try {
+      sequence = SequenceMatcher.of(RuleCompiler.compile(yaml)) != null;
+      ours = true;
+    } catch (RuleException e) {
+      ours = false;
+      ourError = e.getMessage();
+    }
+    NFACompiler.NFAFactory<GenericRecord> oracleFactory = null;
+    Pattern<GenericRecord, GenericRecord> oraclePattern = null;
+    String oracleError = null;
+    try {
+      oraclePattern = oracle(c);
+      oracleFactory = NFACompiler.compileFactory(oraclePattern, c.within != null && c.timeouts);
+      oracleFactory.createNFA();
+    } catch (MalformedPatternException | IllegalArgumentException | UnsupportedOperationException e) {
+      oracleError = e.getMessage();
+    }
+    assertThat(ours)
+        .as("seed %d case %d: Vigil %s, Flink %s\n%s", seed, attempt, ourError, oracleError, yaml)
+        .isEqualTo(oracleError == null);
+    if (!ours) {
+      t.invalid++;
+      return;
+    }
+    List<Object[]> events = events(random, "case-" + attempt, c.within != null && !c.nonDeterministic);
+    if (only >= 0 && attempt != only) {
+      t.valid++;
+      return;
+    }
+    List<String> expected = runOracle(c, oraclePattern, oracleFactory, events);
+    List<String> actual = runEngine(yaml, events, c.within != null && !c.previousAndCurrent);
+    if (c.timeouts) {
+      // Timeouts come on a side output in Flink and interleaved with matches here.
+      Collections.sort(expected);
+      Collections.sort(actual);
+    }
+    assertThat(actual).as("seed %d case %d\n%s\nevents %s", seed, attempt, yaml, describe(events)).isEqualTo(expected);
+    t.valid++;
+    if (sequence) {
+      t.sequences++;
+    }
+    if (expected.stream().anyMatch(s -> s.startsWith("M"))) {
+      t.withMatches++;
+    }
+    if (expected.stream().anyMatch(s -> s.startsWith("T"))) {
+      t.withTimeouts++;
+    }
   }
 
   // ---- generator ----
@@ -190,6 +237,24 @@ class RuleEngineEquivalenceTest {
       c.previousAndCurrent = r.nextInt(3) == 0;
     }
     c.skip = pick(r, "no-skip", "skip-to-next", "skip-past-last-event", "skip-to-first", "skip-to-last");
+    if (c.skip.startsWith("skip-to-f") || c.skip.startsWith("skip-to-l")) {
+      c.skipStage = c.leaves.get(r.nextInt(c.leaves.size()));
+    }
+    return c;
+  }
+
+  /** A simple sequence: 1-4 single-event stages, {@code next} or {@code followedBy}, matches only. */
+  private static Case generateSequence(Random r) {
+    Case c = new Case();
+    c.timeouts = false;
+    int count = 1 + r.nextInt(4);
+    for (int i = 0; i < count; i++) {
+      c.stages.add(leaf(r, c, i == 0 ? null : pick(r, "next", "followedBy"), false));
+    }
+    if (r.nextInt(4) != 0) {
+      c.within = 2L + r.nextInt(12);
+    }
+    c.skip = pick(r, "no-skip", "skip-to-next", "skip-past-last-event", "skip-to-first", "skip-to-last", "skip-past-last-event");
     if (c.skip.startsWith("skip-to-f") || c.skip.startsWith("skip-to-l")) {
       c.skipStage = c.leaves.get(r.nextInt(c.leaves.size()));
     }
@@ -494,7 +559,9 @@ class RuleEngineEquivalenceTest {
     if (c.within != null) {
       y.append("within: ").append(c.within).append(" ms\n");
       y.append("withinType: ").append(c.previousAndCurrent ? "previous-and-current" : "first-and-last").append('\n');
-      y.append("emit:\n  alerts: [match, timeout]\n");
+      if (c.timeouts) {
+        y.append("emit:\n  alerts: [match, timeout]\n");
+      }
     }
     y.append("afterMatch: ").append(c.skipStage == null ? c.skip : c.skip + "(" + c.skipStage + ")").append('\n');
     y.append("pattern:\n");

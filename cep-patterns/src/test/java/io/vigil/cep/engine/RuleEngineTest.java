@@ -2,6 +2,7 @@ package io.vigil.cep.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vigil.cep.compile.RuleCompiler;
 import io.vigil.functions.event.Envelopes;
 import io.vigil.schemas.Alert;
 import io.vigil.schemas.AlertKind;
@@ -44,6 +45,11 @@ class RuleEngineTest {
       """;
 
   private static final String HOT_V2 = HOT_V1.replace("version: 1", "version: 2").replace("+ 10.0", "+ 20.0");
+
+  /** The same rule alerting on matches only: a simple sequence, run by {@link SequenceMatcher}. */
+  private static final String HOT_MATCHES_V1 = HOT_V1.replace("emit:\n  alerts: [match, timeout]\n", "");
+
+  private static final String HOT_MATCHES_V2 = HOT_V2.replace("emit:\n  alerts: [match, timeout]\n", "");
 
   private static GenericRecord reading(String device, String id, long time, double temperature) {
     return TestEvents.envelope(
@@ -261,5 +267,118 @@ class RuleEngineTest {
     }
     assertThat(ids.get(0)).isEqualTo(ids.get(1)).hasSize(64);
     assertThat(ids.get(0)).isEqualTo(Alerts.sha256("MATCH|hot|1|d1|a|b"));
+  }
+
+  @Test
+  void aRuleWithoutTimeoutAlertsRunsAsASimpleSequenceAndClearsItsStateWhenNoMatchIsLeft() throws Exception {
+    assertThat(SequenceMatcher.of(RuleCompiler.compile(HOT_MATCHES_V1))).isNotNull();
+    assertThat(SequenceMatcher.of(RuleCompiler.compile(HOT_V1))).as("timeouts need the NFA").isNull();
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_MATCHES_V1), 0);
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+      h.processElement(reading("d2", "c", 2_500, 35), 2_500);
+      h.processElement(reading("d3", "d", 2_600, 20), 2_600);
+      h.processWatermark(3_000);
+      assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]");
+      // d2's partial match: its matches and the per-key record of the versions with state.
+      assertThat(TestEvents.numKeyedStateEntries(h)).isEqualTo(2);
+      h.processWatermark(20_000);
+      assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]");
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+    }
+  }
+
+  @Test
+  void aSimpleSequenceUpdateLetsOldPartialMatchesFinishAndDisableAndDeleteDropTheirState() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_MATCHES_V1), 0);
+      h.processElement(reading("d1", "a", 1_000, 31), 1_000);
+      h.processWatermark(1_500);
+      h.processBroadcastElement(TestEvents.command(RuleAction.UPDATE, HOT_MATCHES_V2), 0);
+      h.processElement(reading("d1", "b", 2_000, 45), 2_000);
+      h.processElement(reading("d1", "c", 3_000, 32), 3_000);
+      h.processElement(reading("d1", "d", 4_000, 70), 4_000);
+      h.processElement(reading("d2", "e", 2_500, 31), 2_500);
+      h.processElement(reading("d2", "f", 3_500, 45), 3_500);
+      h.processWatermark(5_000);
+      assertThat(matches(h)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]", "MATCH hot@2 d1 warm=[b];hot=[d]");
+      h.processWatermark(30_000);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+
+      h.processElement(reading("d1", "g", 31_000, 31), 31_000);
+      h.processWatermark(31_500);
+      h.processBroadcastElement(TestEvents.command(RuleAction.DISABLE, "hot", null), 0);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+      h.processBroadcastElement(TestEvents.command(RuleAction.ENABLE, "hot", null), 0);
+      for (int i = 0; i < 5; i++) {
+        h.processElement(reading("d" + i, "h" + i, 32_000, 31), 32_000);
+      }
+      h.processWatermark(32_500);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isGreaterThanOrEqualTo(5);
+      h.processBroadcastElement(TestEvents.command(RuleAction.DELETE, "hot", null), 0);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+      h.processElement(reading("d1", "i", 33_000, 70), 33_000);
+      h.processWatermark(Long.MAX_VALUE);
+      assertThat(matches(h)).hasSize(2);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+    }
+  }
+
+  /** Readings of three devices in which matches overlap, so partial matches are open at every watermark. */
+  private static List<GenericRecord> overlappingReadings() {
+    List<GenericRecord> out = new java.util.ArrayList<>();
+    double[] temperatures = {31, 33, 35, 44, 32, 50, 31, 31, 60, 34, 47, 33};
+    for (int i = 0; i < temperatures.length; i++) {
+      for (int d = 0; d < 3; d++) {
+        out.add(reading("d" + d, "e" + i + "-" + d, 1_000 + i * 500L + d, temperatures[(i + d) % temperatures.length]));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void aSimpleSequenceRestoredFromACheckpointMidMatchGivesTheSameAlerts() throws Exception {
+    List<GenericRecord> events = overlappingReadings();
+    List<String> uninterrupted;
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_MATCHES_V1), 0);
+      for (int i = 0; i < events.size(); i++) {
+        h.processElement(events.get(i), Envelopes.eventTime(events.get(i)));
+        if (i % 4 == 3) {
+          h.processWatermark(Envelopes.eventTime(events.get(i)) - 700);
+        }
+      }
+      h.processWatermark(Long.MAX_VALUE);
+      uninterrupted = alerts(h);
+    }
+    assertThat(uninterrupted).hasSizeGreaterThan(3);
+    int half = events.size() / 2;
+    OperatorSubtaskState snapshot;
+    List<String> restoredAlerts = new java.util.ArrayList<>();
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_MATCHES_V1), 0);
+      for (int i = 0; i < half; i++) {
+        h.processElement(events.get(i), Envelopes.eventTime(events.get(i)));
+        if (i % 4 == 3) {
+          h.processWatermark(Envelopes.eventTime(events.get(i)) - 700);
+        }
+      }
+      assertThat(TestEvents.numKeyedStateEntries(h)).as("partial matches at the checkpoint").isGreaterThan(0);
+      snapshot = h.snapshot(1, 1);
+      restoredAlerts.addAll(alerts(h));
+    }
+    try (var restored = TestEvents.restoredHarness(ENVELOPE, "deviceId", snapshot)) {
+      for (int i = half; i < events.size(); i++) {
+        restored.processElement(events.get(i), Envelopes.eventTime(events.get(i)));
+        if (i % 4 == 3) {
+          restored.processWatermark(Envelopes.eventTime(events.get(i)) - 700);
+        }
+      }
+      restored.processWatermark(Long.MAX_VALUE);
+      restoredAlerts.addAll(alerts(restored));
+      assertThat(TestEvents.numKeyedStateEntries(restored)).isZero();
+    }
+    assertThat(restoredAlerts).isEqualTo(uninterrupted);
   }
 }
