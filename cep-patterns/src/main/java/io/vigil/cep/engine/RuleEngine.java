@@ -167,12 +167,15 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   private abstract static class Live {
     final String key;
     final CompiledRule compiled;
+    /** The event types the rule reads (its {@code eventTypes}). */
+    final Set<String> types;
     final List<StateDescriptor<?, ?>> descriptors;
     final List<State> states;
 
     Live(String key, CompiledRule compiled, List<StateDescriptor<?, ?>> descriptors, List<State> states) {
       this.key = key;
       this.compiled = compiled;
+      this.types = Set.copyOf(compiled.rule().eventTypes());
       this.descriptors = descriptors;
       this.states = states;
     }
@@ -452,7 +455,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     Emitter emitter = new Emitter(ctx, out);
     for (Running r : running(ctx.getBroadcastState(RULES))) {
       Live l = r.live();
-      if (l.run(stored.contains(l.key), r.draining(), events, timestamp, toWatermark, watermark, emitter)) {
+      if (l.run(stored.contains(l.key), r.draining(), readBy(l, events), timestamp, toWatermark, watermark, emitter)) {
         keep.add(l.key);
       }
     }
@@ -672,6 +675,26 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       running = List.copyOf(list);
     }
     return running;
+  }
+
+  /**
+   * The events of {@code events} that version {@code l} reads, in their order; null when none
+   * (like a timer without events). A rule sees only its {@code eventTypes}, as a Flink CEP pattern
+   * over a stream of those types would: an event of another type between two of its events (an
+   * anomaly score between two readings, say) never breaks its contiguity.
+   */
+  private List<GenericRecord> readBy(Live l, List<GenericRecord> events) {
+    // A rule's types are a subset of the engine's (checked on ADD), so equal sizes mean all.
+    if (events == null || l.types.size() == eventTypes.size()) {
+      return events;
+    }
+    List<GenericRecord> read = new ArrayList<>(events.size());
+    for (GenericRecord event : events) {
+      if (l.types.contains(typeName(event))) {
+        read.add(event);
+      }
+    }
+    return read.isEmpty() ? null : read;
   }
 
   private static String typeName(GenericRecord envelope) {
