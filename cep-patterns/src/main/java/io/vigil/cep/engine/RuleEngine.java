@@ -54,6 +54,8 @@ import org.apache.flink.runtime.state.KeyedStateFunction;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The dynamic rule engine: runs every active rule on a keyed stream of envelopes, with rules added,
@@ -116,6 +118,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
 
   private static final long serialVersionUID = 1L;
 
+  private static final Logger LOG = LoggerFactory.getLogger(RuleEngine.class);
+
   /** The rule set: rule id -> its live versions. Connect the command stream broadcast with this. */
   public static final MapStateDescriptor<String, RuleSetEntry> RULES =
       new MapStateDescriptor<>("vigil-rules", Types.STRING, new AvroTypeInfo<>(RuleSetEntry.class));
@@ -151,6 +155,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   private transient ValueState<List<String>> withState;
   private transient TypeInformation<List<PartialMatch>> partialMatchesType;
   private transient Map<String, Live> live;
+  /** Rule versions whose failure this instance has logged (see {@link #failed}). */
+  private transient Set<String> loggedFailures;
   private transient List<Running> running;
 
   /**
@@ -402,6 +408,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     withStateDescriptor = new ValueStateDescriptor<>("rule-engine-versions-with-state", Types.LIST(Types.STRING));
     withState = getRuntimeContext().getState(withStateDescriptor);
     live = new HashMap<>();
+    loggedFailures = new HashSet<>();
   }
 
   @Override
@@ -455,7 +462,15 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     Emitter emitter = new Emitter(ctx, out);
     for (Running r : running(ctx.getBroadcastState(RULES))) {
       Live l = r.live();
-      if (l.run(stored.contains(l.key), r.draining(), readBy(l, events), timestamp, toWatermark, watermark, emitter)) {
+      List<GenericRecord> read = readBy(l, events);
+      boolean keeps;
+      try {
+        keeps = l.run(stored.contains(l.key), r.draining(), read, timestamp, toWatermark, watermark, emitter);
+      } catch (RuntimeException e) {
+        failed(l, read, e, ctx);
+        keeps = false;
+      }
+      if (keeps) {
         keep.add(l.key);
       }
     }
@@ -675,6 +690,32 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       running = List.copyOf(list);
     }
     return running;
+  }
+
+  /**
+   * Version {@code l} threw while matching for the current key (seen: Flink's NFA on a rare pattern
+   * that compiles, a {@code notFollowedBy} before an optional loop whose {@code until} equals its
+   * {@code where}). One rule must not stop the job: the version's state for the key is dropped, and
+   * every event it was given at this timer becomes a {@code RULE_FAILED} dead letter naming the rule
+   * and the error, so what it missed is visible. Logged once per version and subtask.
+   */
+  private void failed(Live l, List<GenericRecord> read, RuntimeException e, OnTimerContext ctx) {
+    for (State keyed : l.states) {
+      keyed.clear();
+    }
+    if (loggedFailures.add(l.key)) {
+      LOG.warn("Rule {} failed while matching; its partial matches for the key are dropped and the events it was "
+          + "given become RULE_FAILED dead letters (logged once per rule version and subtask)", l.key, e);
+    }
+    if (read != null) {
+      for (GenericRecord event : read) {
+        ctx.output(
+            DEAD_LETTERS,
+            Envelopes.toDeadLetter(
+                event, typeName(event), STAGE, DeadLetterReason.RULE_FAILED,
+                "rule " + l.key + " failed while matching this event: " + e));
+      }
+    }
   }
 
   /**

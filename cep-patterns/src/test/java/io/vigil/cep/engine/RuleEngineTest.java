@@ -6,6 +6,8 @@ import io.vigil.cep.compile.RuleCompiler;
 import io.vigil.functions.event.Envelopes;
 import io.vigil.schemas.Alert;
 import io.vigil.schemas.AlertKind;
+import io.vigil.schemas.DeadLetter;
+import io.vigil.schemas.DeadLetterReason;
 import io.vigil.schemas.DeviceStatus;
 import io.vigil.schemas.RuleAction;
 import io.vigil.schemas.RuleCommand;
@@ -380,5 +382,52 @@ class RuleEngineTest {
       assertThat(TestEvents.numKeyedStateEntries(restored)).isZero();
     }
     assertThat(restoredAlerts).isEqualTo(uninterrupted);
+  }
+
+  /**
+   * A pattern that compiles but makes Flink's NFA throw (a notFollowedBy before an optional greedy
+   * loop whose until equals its where; found by the equivalence sweep, seed 7, case 4157).
+   */
+  private static final String THROWS_IN_NFA =
+      """
+      id: throws
+      version: 1
+      severity: low
+      eventTypes: [SensorReading]
+      key: deviceId
+      afterMatch: skip-past-last-event
+      pattern:
+        - name: s0
+          where: "(sum(s0.temperature) + temperature < 9.0) && (status == 'OK')"
+        - name: s1
+          after: notFollowedBy
+          where: "temperature < 4"
+        - name: s2
+          after: followedBy
+          where: "status == 'OK'"
+          timesOrMore: 2
+          optional: true
+          greedy: true
+          until: "status == 'OK'"
+      """;
+
+  @Test
+  void aRuleThatThrowsWhileMatchingDeadLettersWhatItWasGivenAndTheOtherRulesKeepMatching() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, THROWS_IN_NFA), 0);
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_V1), 0);
+      h.processElement(reading("d1", "a", 1_000, 5), 1_000);
+      h.processElement(reading("d1", "b", 2_000, 6), 2_000);
+      h.processElement(reading("d1", "c", 3_000, 31), 3_000);
+      h.processElement(reading("d1", "d", 4_000, 45), 4_000);
+      h.processWatermark(30_000);
+      assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[c];hot=[d]");
+      List<DeadLetter> dead = h.getSideOutput(RuleEngine.DEAD_LETTERS).stream().map(StreamRecord::getValue).toList();
+      assertThat(dead).isNotEmpty().allSatisfy(d -> {
+        assertThat(d.getReason()).isEqualTo(DeadLetterReason.RULE_FAILED);
+        assertThat(d.getMessage()).startsWith("rule throws@1 failed while matching this event");
+      });
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+    }
   }
 }
