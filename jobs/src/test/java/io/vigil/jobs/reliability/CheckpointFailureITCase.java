@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.apache.flink.core.execution.JobClient;
@@ -91,12 +92,19 @@ class CheckpointFailureITCase {
     // per window), so the armed failure is always reached before the input ends.
     JobClient job = JobRunner.startBounded(spec, List.of(new NamedSink<>("slow", "slow", new InjectedFailureSink<WindowAggregate>(0, 0, 25))));
     await("a first completed checkpoint", Duration.ofSeconds(60), () -> completedCheckpoints(checkpoints) > 0);
-    FailingCheckpointFileSystem.failNextStateFile();
-    await("the injected checkpoint failure", Duration.ofSeconds(60), () -> FailingCheckpointFileSystem.FAILURES.get() == 1);
-
     try (Admin admin = admin()) {
-      // The restart waits 4 s: the failed attempt's transactions are still open on the broker.
-      await("open transactions of " + PREFIX, Duration.ofSeconds(3), () -> !openTransactions(admin).isEmpty());
+      FailingCheckpointFileSystem.failNextStateFile();
+      // The failing write waits 1.5 s, so the failing checkpoint's transactions are pre-committed
+      // and open on the broker before it fails; watch for them from the moment the failure is
+      // armed (after the failure the writers may already have aborted them while cancelling).
+      AtomicBoolean sawOpen = new AtomicBoolean();
+      await("the injected checkpoint failure", Duration.ofSeconds(60), () -> {
+        if (!openTransactions(admin).isEmpty()) {
+          sawOpen.set(true);
+        }
+        return FailingCheckpointFileSystem.FAILURES.get() == 1;
+      });
+      assertThat(sawOpen).as("open transactions of %s before the failing checkpoint failed", PREFIX).isTrue();
       job.getJobExecutionResult().get(3, TimeUnit.MINUTES);
 
       assertThat(openTransactions(admin)).as("open transactions after the restart").isEmpty();
