@@ -195,17 +195,15 @@ final class BoundedBinaryDecoder extends Decoder {
     return skipItems();
   }
 
+  /** Maps are encoded as arrays are (blocks of items), so they share the array's reads and limits. */
   @Override
   public long readMapStart() throws IOException {
-    collectionCount = SystemLimitException.checkMaxCollectionLength(0L, readItemCount());
-    return collectionCount;
+    return readArrayStart();
   }
 
   @Override
   public long mapNext() throws IOException {
-    long length = readItemCount();
-    collectionCount = SystemLimitException.checkMaxCollectionLength(collectionCount, length);
-    return length;
+    return arrayNext();
   }
 
   @Override
