@@ -2,13 +2,11 @@ package io.vigil.jobs.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vigil.jobs.NamedSink;
 import io.vigil.jobs.spec.CompiledSpec;
 import io.vigil.jobs.testing.JobRunner;
 import io.vigil.jobs.testing.KafkaExtension;
 import io.vigil.jobs.testing.TestReadings;
 import io.vigil.jobs.testing.WindowOracle;
-import io.vigil.schemas.WindowAggregate;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -78,19 +76,21 @@ class CheckpointFailureITCase {
   @Test
   void transactionsLeftOpenByAFailedCheckpointAreAbortedAndTheOutputCommittedAfterRestart(@TempDir Path checkpoints) throws Exception {
     FailingCheckpointFileSystem.reset();
-    KAFKA.broker().createTopic("cf-readings", 4);
+    KAFKA.broker().createTopic("cf-readings", 2);
     KAFKA.broker().createTopic("cf-aggregates", 2);
     KAFKA.broker().createTopic("cf-dead-letters", 1);
     List<TestReadings.Sent> input =
-        TestReadings.send(KAFKA.bootstrapServers(), "cf-readings", TestReadings.generate(30_000, 60, 5, 5, 2_000, 0.0, 31));
+        TestReadings.send(KAFKA.bootstrapServers(), "cf-readings", TestReadings.generate(50_000, 60, 5, 5, 2_000, 0.0, 31));
     Map<String, WindowOracle.Window> expected =
         WindowOracle.sliding(input.stream().map(s -> s.event(s.reading().getDeviceId())).toList(), 10_000, 10_000);
     String checkpointUri = FailingCheckpointFileSystem.SCHEME + "://" + checkpoints.toAbsolutePath();
     CompiledSpec spec = JobRunner.compile(SPEC.formatted(KAFKA.bootstrapServers(), PREFIX, checkpointUri));
 
-    // The slow extra sink keeps the bounded job running for many checkpoints (about 10 s at 25 ms
-    // per window), so the armed failure is always reached before the input ends.
-    JobClient job = JobRunner.startBounded(spec, List.of(new NamedSink<>("slow", "slow", new InjectedFailureSink<WindowAggregate>(0, 0, 25))));
+    // Reading 5,000 events per second (25 s of event time) closes a window every 0.4 s for 10 s, so
+    // every checkpoint's transactions hold aggregates and the armed failure comes before the end.
+    // One partition per reader: a throttled reader with two splits drains one partition's fetched
+    // batches for seconds before the other's first record, and that split holds its watermark back.
+    JobClient job = JobRunner.startThrottled(spec, 5_000);
     await("a first completed checkpoint", Duration.ofSeconds(60), () -> completedCheckpoints(checkpoints) > 0);
     try (Admin admin = admin()) {
       FailingCheckpointFileSystem.failNextStateFile();

@@ -17,6 +17,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -39,16 +41,25 @@ public final class JobRunner {
     boundedJob(spec, extraAggregateSinks).execute(spec.name());
   }
 
-  /** Like {@link #runBounded} but returns once the job is submitted, for tests that act while it runs. */
-  public static JobClient startBounded(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) throws Exception {
-    return boundedJob(spec, extraAggregateSinks).executeAsync(spec.name());
+  /**
+   * Starts {@code spec} like {@link #runBounded} and returns once the job is submitted, for tests
+   * that act while it runs; its source reads at most {@code eventsPerSecond} in total, so the
+   * job's output flows at a steady pace for the whole run.
+   */
+  public static JobClient startThrottled(CompiledSpec spec, double eventsPerSecond) throws Exception {
+    return boundedJob(spec, ThrottledSource.of(Connectors.kafkaSource(spec, true), eventsPerSecond), List.of()).executeAsync(spec.name());
   }
 
   private static StreamExecutionEnvironment boundedJob(CompiledSpec spec, List<NamedSink<WindowAggregate>> extraAggregateSinks) {
+    return boundedJob(spec, Connectors.kafkaSource(spec, true), extraAggregateSinks);
+  }
+
+  private static StreamExecutionEnvironment boundedJob(
+      CompiledSpec spec, Source<GenericRecord, ?, ?> source, List<NamedSink<WindowAggregate>> extraAggregateSinks) {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(2);
     JobSinks sinks = Connectors.sinks(spec).withAggregates(extraAggregateSinks);
-    new VigilJob(spec, Connectors.kafkaSource(spec, true), sinks).build(env);
+    new VigilJob(spec, source, sinks).build(env);
     return env;
   }
 
