@@ -25,7 +25,8 @@ import org.apache.flink.util.FileUtils;
  *     [--rows limit,vigil,hand-written] [--backends hashmap,rocksdb]
  * </pre>
  *
- * {@code --backends} selects the state backends of the in-memory whole-pipeline table; the Kafka
+ * {@code --backends} selects the state backends of the in-memory whole-pipeline table and of the
+ * latency profiles (the heap-state profile is {@code hashmap}, the others {@code rocksdb}); the Kafka
  * table ({@code kafka}: a broker process as source and sink) always runs with heap state, and
  * {@code --events} sizes both. {@code --full} (the default) is the README's tables: about 16
  * minutes on 2 cores, 5 of them the Kafka table; {@code --quick} is the same with fewer events and
@@ -152,7 +153,7 @@ public final class Main {
         cep(report, spec, mode, out);
       }
       if (sections.contains("latency")) {
-        latency(report, cluster, spec, mode, out);
+        latency(report, cluster, spec, mode, backends, out);
       }
       if (sections.contains("scale")) {
         scale(report, mode, out);
@@ -311,12 +312,17 @@ public final class Main {
     }
   }
 
-  private static void latency(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, PrintStream out) throws Exception {
+  private static void latency(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, List<String> backends, PrintStream out)
+      throws Exception {
     List<Map<String, Object>> rows = new ArrayList<>();
     for (String profile : List.of("bench spec", "low latency", "low latency, heap state")) {
       boolean low = !profile.equals("bench spec");
+      boolean heap = profile.endsWith("heap state");
+      if (!backends.contains(heap ? "hashmap" : "rocksdb")) {
+        continue;
+      }
       CompiledSpec profiled = low ? BenchSpec.lowLatency(spec) : spec;
-      if (profile.endsWith("heap state")) {
+      if (heap) {
         profiled = BenchSpec.withStateBackend(profiled, "hashmap");
       }
       out.printf("latency: profile %s%n", profile);
