@@ -137,11 +137,12 @@ public final class VigilJob {
    */
   private DataStream<DeadLetter> rules(
       StreamExecutionEnvironment env, DataStream<GenericRecord> valid, DataStream<AnomalyScore> scores, CompiledSpec.RuleSettings rules) {
-    // One reader per source, so commands keep their order. The control topic's and the folder's
-    // watermark is always the maximum, so they never hold the events' back. The start-up rules
-    // declare no watermark: their bounded source emits the maximum only when it finishes, after
-    // its last rule, so event time cannot pass an event before the start-up rules are in place
-    // (with a backlog in Kafka, events can reach the engine before those rules).
+    // One reader per source, so commands keep their order. The control topic's watermark is always
+    // the maximum, so it never holds the events' back. The start-up rules and the folder declare
+    // no watermark until their rules are out: the start-up rules' bounded source emits the maximum
+    // when it finishes, the folder's reader after its first scan, so event time cannot pass an
+    // event before those rules are in place (with a backlog in Kafka, events can reach the engine
+    // first).
     List<RuleCommand> initial = rules.initial();
     DataStream<RuleCommand> commands = null;
     if (!initial.isEmpty()) {
@@ -170,7 +171,7 @@ public final class VigilJob {
               spec.configuration().get(VigilOptions.RULES_FOLDER_POLL_INTERVAL),
               continuous);
       DataStream<RuleCommand> folder =
-          env.fromSource(watcher, RuleCommands.watermarks(), Operators.RULE_FOLDER.displayName(), RuleCommands.TYPE)
+          env.fromSource(watcher, RuleFolderSource.watermarks(), Operators.RULE_FOLDER.displayName(), RuleCommands.TYPE)
               .setParallelism(1)
               .uid(Operators.RULE_FOLDER.uid());
       commands = commands == null ? folder : commands.union(folder);

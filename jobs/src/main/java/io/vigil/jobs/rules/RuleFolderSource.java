@@ -15,6 +15,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.Source;
@@ -40,6 +42,11 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  *
  * <p>{@code continuous = false} makes it scan once and finish, for bounded runs (the job ends when
  * its input does).
+ *
+ * <p>Event time: the reader declares the end of time itself, right after its first scan's
+ * commands, and never before; read it with {@link #watermarks()}. Until then the rule engine holds
+ * events back, so rules that are in the folder when the job starts apply from the first event on,
+ * even when a backlog of events is read faster than the folder is scanned.
  */
 public final class RuleFolderSource
     implements Source<RuleCommand, RuleFolderSource.FolderSplit, Boolean>, ResultTypeQueryable<RuleCommand> {
@@ -62,6 +69,14 @@ public final class RuleFolderSource
     this.keyField = keyField;
     this.pollMillis = pollInterval.toMillis();
     this.continuous = continuous;
+  }
+
+  /**
+   * The watermark strategy to read this source with: none of its own, so the only watermark is the
+   * one the reader emits after its first scan.
+   */
+  public static WatermarkStrategy<RuleCommand> watermarks() {
+    return WatermarkStrategy.noWatermarks();
   }
 
   @Override
@@ -173,6 +188,11 @@ public final class RuleFolderSource
       if (!scanned || now >= nextScan) {
         for (RuleCommand command : watch.scan()) {
           output.collect(command);
+        }
+        if (!scanned) {
+          // Commands only ever apply to events after them, so once the first scan is out the
+          // folder never holds event time back again.
+          output.emitWatermark(new Watermark(Long.MAX_VALUE));
         }
         scanned = true;
         nextScan = now + source.pollMillis;
