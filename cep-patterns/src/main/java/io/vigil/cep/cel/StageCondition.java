@@ -3,7 +3,6 @@ package io.vigil.cep.cel;
 import dev.cel.runtime.CelEvaluationException;
 import io.vigil.functions.event.Envelopes;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +34,15 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
   private final String eventType;
   private final transient CompiledExpression expression;
   private final transient Set<String> stages;
+  /**
+   * The stage variables the expression reads ({@code small}, {@code small.amount}), grouped by
+   * stage: for stage {@code stageNames[i]}, the field each of its variables projects (null for the
+   * whole stage), in the order of {@code variables}. Bound from arrays: building a map per
+   * evaluation cost more than looking the few names up.
+   */
+  private final transient String[] stageNames;
+  private final transient String[][] stageFields;
+  private final transient String[] variables;
   /** A stage without a condition ({@code where: "true"}): only the event type decides. */
   private final boolean alwaysTrue;
   private transient Last last;
@@ -51,6 +59,25 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
       names.add(dot < 0 ? variable : variable.substring(0, dot));
     }
     this.stages = Set.copyOf(names);
+    this.stageNames = names.toArray(String[]::new);
+    this.stageFields = new String[stageNames.length][];
+    List<String> all = new ArrayList<>();
+    for (int i = 0; i < stageNames.length; i++) {
+      List<String> vars = new ArrayList<>();
+      List<String> fields = new ArrayList<>();
+      for (String variable : expression.stageVariables()) {
+        if (variable.equals(stageNames[i])) {
+          vars.add(variable);
+          fields.add(null);
+        } else if (variable.startsWith(stageNames[i] + ".")) {
+          vars.add(variable);
+          fields.add(variable.substring(stageNames[i].length() + 1));
+        }
+      }
+      stageFields[i] = fields.toArray(String[]::new);
+      all.addAll(vars);
+    }
+    this.variables = all.toArray(String[]::new);
     this.alwaysTrue = expression.text().strip().equals("true");
   }
 
@@ -93,13 +120,16 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
     if (alwaysTrue) {
       return true;
     }
-    Map<String, Object> stageValues = stages.isEmpty() ? Map.of() : new HashMap<>();
-    for (String stage : stages) {
-      List<GenericRecord> events = new ArrayList<>();
-      for (GenericRecord matched : ctx.getEventsForPattern(stage)) {
+    Object[] values = new Object[variables.length];
+    int v = 0;
+    for (int i = 0; i < stageNames.length; i++) {
+      List<GenericRecord> events = new ArrayList<>(2);
+      for (GenericRecord matched : ctx.getEventsForPattern(stageNames[i])) {
         events.add(Envelopes.event(matched));
       }
-      CelValues.putStage(stageValues, stage, events, expression.stageVariables());
+      for (String field : stageFields[i]) {
+        values[v++] = field == null ? CelValues.stageList(events) : CelValues.projection(events, field);
+      }
     }
     try {
       // A resolver rather than a map: CEL copies a map activation on every evaluation. Stage
@@ -109,11 +139,12 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
       Object result =
           expression.eval(
               name -> {
-                Object value = stageValues.get(name);
-                if (value == null) {
-                  value = "event".equals(name) ? CelValues.cachedFields(event) : CelValues.field(event, name);
+                for (int i = 0; i < variables.length; i++) {
+                  if (variables[i].equals(name)) {
+                    return Optional.of(values[i]);
+                  }
                 }
-                return Optional.ofNullable(value);
+                return Optional.ofNullable("event".equals(name) ? CelValues.fields(event) : CelValues.field(event, name));
               });
       return Boolean.TRUE.equals(result);
     } catch (CelEvaluationException e) {

@@ -153,6 +153,14 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
    */
   private transient ValueStateDescriptor<List<String>> withStateDescriptor;
   private transient ValueState<List<String>> withState;
+  /**
+   * Per key, the time of a pending timer at or before the earliest time a partial match of a
+   * {@link SequenceMatcher} version times out (see {@link #onTimer}); absent when none is known.
+   */
+  private transient ValueStateDescriptor<Long> expiryTimerDescriptor;
+  private transient ValueState<Long> expiryTimer;
+  /** Whether a running version is a {@link SequenceMatcher} rule with a window ({@link #running}). */
+  private transient boolean sequencesExpire;
   private transient TypeInformation<List<PartialMatch>> partialMatchesType;
   private transient Map<String, Live> live;
   /** Rule versions whose failure this instance has logged (see {@link #failed}). */
@@ -381,6 +389,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       if (changed) {
         matches.update(state);
       }
+      emitter.nextExpiry = Math.min(emitter.nextExpiry, matcher.nextExpiry(state));
       return true;
     }
 
@@ -407,6 +416,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
                 new MapStateDescriptor<>("rule-engine-buffer", Types.LONG, new ListTypeInfo<>(envelopeType)));
     withStateDescriptor = new ValueStateDescriptor<>("rule-engine-versions-with-state", Types.LIST(Types.STRING));
     withState = getRuntimeContext().getState(withStateDescriptor);
+    expiryTimerDescriptor = new ValueStateDescriptor<>("rule-engine-expiry-timer", Types.LONG);
+    expiryTimer = getRuntimeContext().getState(expiryTimerDescriptor);
     live = new HashMap<>();
     loggedFailures = new HashSet<>();
   }
@@ -482,8 +493,41 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       }
     }
     if (!toWatermark) {
-      // Timers fire in order, so this one runs after every buffered timestamp up to the watermark.
+      // Timers fire in order, so this one runs after every buffered timestamp up to the watermark
+      // (and sees to the expiry timer then).
       ctx.timerService().registerEventTimeTimer(watermark);
+    } else if (sequencesExpire) {
+      keepExpiryTimer(timestamp, emitter.nextExpiry, ctx);
+    }
+  }
+
+  /**
+   * Makes sure the current key has a pending timer at or before {@code nextExpiry}, the earliest
+   * time a partial match of one of its {@link SequenceMatcher} versions times out ({@code
+   * Long.MAX_VALUE}: none).
+   *
+   * <p>{@code CepOperator} sets a timer at the window end of every partial match it starts. Here a
+   * key keeps only one such timer: when it fires, this runs again and sets the next. That is
+   * exact: a timer whose time expires nothing only advances to the watermark, which changes
+   * nothing for a simple sequence (it releases held matches only when partial matches expire),
+   * and the key still has a timer in every watermark step in which one of its partial matches
+   * expires, so every expiry happens in the same step and order. Rules run by the NFA keep their
+   * own timers. A key that starts a match on most events (a first stage of {@code true}) so has
+   * about one timer per window instead of one per event, and the timer queue stays small.
+   *
+   * <p>Called only once the key has advanced to the watermark, so {@code nextExpiry} is after it.
+   *
+   * @param timestamp the firing timer's time: a recorded timer after it is still pending
+   */
+  private void keepExpiryTimer(long timestamp, long nextExpiry, OnTimerContext ctx) throws Exception {
+    Long pending = expiryTimer.value();
+    if (nextExpiry == Long.MAX_VALUE) {
+      if (pending != null) {
+        expiryTimer.clear();
+      }
+    } else if (pending == null || pending <= timestamp || pending > nextExpiry) {
+      ctx.timerService().registerEventTimeTimer(nextExpiry);
+      expiryTimer.update(nextExpiry);
     }
   }
 
@@ -635,6 +679,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
             }
           }
         });
+    // A recorded expiry timer may be this version's; without the record a key sets a new one.
+    ctx.applyToKeyedState(expiryTimerDescriptor, (key, state) -> state.clear());
     live.remove(l.key);
     l.release();
   }
@@ -680,14 +726,18 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         byId.put(e.getKey(), e.getValue());
       }
       List<Running> list = new ArrayList<>();
+      boolean expire = false;
       for (RuleSetEntry entry : byId.values()) {
         for (RuleVersionEntry version : entry.getVersions()) {
           if (version.getMode() != RuleVersionMode.DISABLED) {
-            list.add(new Running(live(entry.getRuleId(), version), version.getMode() == RuleVersionMode.DRAINING));
+            Live l = live(entry.getRuleId(), version);
+            list.add(new Running(l, version.getMode() == RuleVersionMode.DRAINING));
+            expire |= l instanceof SequenceLive s && s.matcher.expires();
           }
         }
       }
       running = List.copyOf(list);
+      sequencesExpire = expire;
     }
     return running;
   }
@@ -746,6 +796,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   private static final class Emitter implements org.apache.flink.cep.time.TimerService {
     final OnTimerContext ctx;
     final Collector<Alert> out;
+    /** The earliest time a partial match of a {@link SequenceMatcher} version run so far expires. */
+    long nextExpiry = Long.MAX_VALUE;
 
     Emitter(OnTimerContext ctx, Collector<Alert> out) {
       this.ctx = ctx;
@@ -759,17 +811,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
 
     /** The output of a {@link SequenceMatcher} run of {@code compiled}. */
     SequenceMatcher.Output sequenceOutput(CompiledRule compiled) {
-      return new SequenceMatcher.Output() {
-        @Override
-        public void match(Map<String, List<GenericRecord>> match) {
-          Emitter.this.match(compiled, match);
-        }
-
-        @Override
-        public void windowEnd(long time) {
-          ctx.timerService().registerEventTimeTimer(time);
-        }
-      };
+      return match -> Emitter.this.match(compiled, match);
     }
 
     void match(CompiledRule compiled, Map<String, List<GenericRecord>> match) {

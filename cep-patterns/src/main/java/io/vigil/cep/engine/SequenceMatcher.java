@@ -52,12 +52,6 @@ final class SequenceMatcher {
   interface Output {
     /** A completed match, stage name to its one event, in the order Flink CEP emits matches. */
     void match(Map<String, List<GenericRecord>> match);
-
-    /**
-     * A partial match started whose window ends at {@code time}: {@code CepOperator} sets an
-     * event-time timer there (for a first event after time 0, as Flink's NFA flags new matches).
-     */
-    void windowEnd(long time);
   }
 
   private final List<String> stageNames;
@@ -149,9 +143,6 @@ final class SequenceMatcher {
       events.add(event);
       matches.add(new PartialMatch(timestamp, new int[] {place}, events));
       changed = true;
-      if (window > 0 && timestamp > 0) {
-        out.windowEnd(timestamp + window);
-      }
     }
     return release(matches, out) || changed;
   }
@@ -161,12 +152,36 @@ final class SequenceMatcher {
    * timeouts: partial matches that time out are dropped). Returns whether {@code matches} changed.
    */
   boolean advance(List<PartialMatch> matches, long time, Output out) {
-    boolean changed = false;
+    // The list is ordered by start time: if its first match has not expired, none has, and
+    // having released after every change, there is nothing to release either.
+    if (matches.isEmpty() || window <= 0 || time - matches.get(0).startTime < window) {
+      return false;
+    }
+    int stages = stageNames.size();
+    boolean changed = matches.removeIf(m -> m.stages() < stages && time - m.startTime >= window);
+    return release(matches, out) || changed;
+  }
+
+  /**
+   * The earliest time at which one of {@code matches} times out, or {@link Long#MAX_VALUE} if none
+   * will: the window end of the earliest partial match that started after time 0 (the partial
+   * matches {@code CepOperator} sets a timer for, as Flink's NFA flags only those as new).
+   */
+  long nextExpiry(List<PartialMatch> matches) {
     if (window > 0) {
       int stages = stageNames.size();
-      changed = matches.removeIf(m -> m.stages() < stages && time - m.startTime >= window);
+      for (PartialMatch m : matches) {
+        if (m.stages() < stages && m.startTime > 0) {
+          return m.startTime + window;
+        }
+      }
     }
-    return release(matches, out) || changed;
+    return Long.MAX_VALUE;
+  }
+
+  /** Whether partial matches of this rule time out (it has a window). */
+  boolean expires() {
+    return window > 0;
   }
 
   private boolean starts(GenericRecord event, long timestamp, TimerService timers) throws Exception {

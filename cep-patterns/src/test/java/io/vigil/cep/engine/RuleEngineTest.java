@@ -283,10 +283,36 @@ class RuleEngineTest {
       h.processElement(reading("d3", "d", 2_600, 20), 2_600);
       h.processWatermark(3_000);
       assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]");
-      // d2's partial match: its matches and the per-key record of the versions with state.
-      assertThat(TestEvents.numKeyedStateEntries(h)).isEqualTo(2);
+      // d2's partial match: its matches, the per-key record of the versions with state, and the
+      // time of its expiry timer.
+      assertThat(TestEvents.numKeyedStateEntries(h)).isEqualTo(3);
       h.processWatermark(20_000);
       assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[a];hot=[b]");
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+    }
+  }
+
+  @Test
+  void aSimpleSequenceKeepsOneExpiryTimerPerKeyAndReleasesAHeldMatchInTheStepItsBlockerExpires() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, HOT_MATCHES_V1), 0);
+      // a waits for a reading above 55; b's match with c completes but is held back (skip past
+      // last event) while a, which started before it, may still complete.
+      h.processElement(reading("d1", "a", 1_000, 45), 1_000);
+      h.processWatermark(1_000);
+      h.processElement(reading("d1", "b", 2_000, 31), 2_000);
+      h.processWatermark(2_000);
+      h.processElement(reading("d1", "c", 3_000, 50), 3_000);
+      h.processWatermark(3_000);
+      assertThat(alerts(h)).isEmpty();
+      // Three partial matches, one timer: at a's window end, the earliest.
+      assertThat(h.numEventTimeTimers()).isEqualTo(1);
+      h.processWatermark(10_999);
+      assertThat(alerts(h)).isEmpty();
+      // a expires: b's match goes, and pruning past c leaves nothing.
+      h.processWatermark(11_000);
+      assertThat(alerts(h)).containsExactly("MATCH hot@1 d1 warm=[b];hot=[c]");
+      assertThat(h.numEventTimeTimers()).isZero();
       assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
     }
   }
