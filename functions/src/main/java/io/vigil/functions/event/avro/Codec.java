@@ -43,8 +43,10 @@ import org.apache.flink.core.memory.DataOutputView;
  * GenericData.EnumSymbol}; the arrays {@link GenericData#newArray} creates (but arrays of doubles
  * with their full values: Avro 1.12.0's reader rounds them to floats); {@link HashMap}s;
  * {@link GenericData.Record}s; logical types as their underlying type. Writing accepts what Avro's
- * {@code GenericDatumWriter} accepts, plus generated Java enums for enum schemas, and a value of
- * the wrong type fails with a {@link WrongTypeException} naming the field.
+ * {@code GenericDatumWriter} accepts, plus generated Java enums for enum schemas and, in a union of
+ * null and one type, any value that type accepts (Avro would demand a Long, not any Number, in
+ * {@code ["null", "long"]}); a value of the wrong type fails with a {@link WrongTypeException}
+ * naming the field.
  *
  * <p>Codecs are immutable and so safe to share between threads.
  */
@@ -66,41 +68,30 @@ abstract class Codec {
   }
 
   private static Codec compile(Schema schema, Map<Schema, RecordCodec> records) {
-    switch (schema.getType()) {
-      case NULL:
-        return NullCodec.INSTANCE;
-      case BOOLEAN:
-        return BooleanCodec.INSTANCE;
-      case INT:
-        return IntCodec.INSTANCE;
-      case LONG:
-        return LongCodec.INSTANCE;
-      case FLOAT:
-        return FloatCodec.INSTANCE;
-      case DOUBLE:
-        return DoubleCodec.INSTANCE;
-      case STRING:
-        return StringCodec.of(schema);
-      case BYTES:
-        return BytesCodec.INSTANCE;
-      case FIXED:
-        return new FixedCodec(schema);
-      case ENUM:
-        return new EnumCodec(schema);
-      case ARRAY:
-        return new ArrayCodec(schema, compile(schema.getElementType(), records));
-      case MAP:
-        return new MapCodec(StringCodec.of(schema), compile(schema.getValueType(), records));
-      case UNION:
+    return switch (schema.getType()) {
+      case NULL -> NullCodec.INSTANCE;
+      case BOOLEAN -> BooleanCodec.INSTANCE;
+      case INT -> IntCodec.INSTANCE;
+      case LONG -> LongCodec.INSTANCE;
+      case FLOAT -> FloatCodec.INSTANCE;
+      case DOUBLE -> DoubleCodec.INSTANCE;
+      case STRING -> StringCodec.of(schema);
+      case BYTES -> BytesCodec.INSTANCE;
+      case FIXED -> new FixedCodec(schema);
+      case ENUM -> new EnumCodec(schema);
+      case ARRAY -> new ArrayCodec(schema, compile(schema.getElementType(), records));
+      case MAP -> new MapCodec(StringCodec.of(schema), compile(schema.getValueType(), records));
+      case UNION -> {
         List<Codec> branches = new ArrayList<>();
         for (Schema branch : schema.getTypes()) {
           branches.add(compile(branch, records));
         }
-        return UnionCodec.of(schema, branches.toArray(Codec[]::new));
-      case RECORD:
+        yield UnionCodec.of(schema, branches.toArray(Codec[]::new));
+      }
+      case RECORD -> {
         RecordCodec known = records.get(schema);
         if (known != null) {
-          return known;
+          yield known;
         }
         // Registered before its fields are compiled, so that a field referring back to this
         // record (a recursive schema) reuses it instead of recursing forever.
@@ -109,10 +100,9 @@ abstract class Codec {
         for (Schema.Field field : schema.getFields()) {
           record.fields[field.pos()] = compile(field.schema(), records);
         }
-        return record;
-      default:
-        throw new IllegalArgumentException("Unsupported Avro type: " + schema.getType());
-    }
+        yield record;
+      }
+    };
   }
 
   /** A value that does not fit the schema; {@link RecordCodec} adds the path of field names. */
@@ -648,10 +638,10 @@ abstract class Codec {
   }
 
   /** Records by field position; any {@link IndexedRecord} of the same record type is written. */
-  static final class RecordCodec extends Codec {
+  private static final class RecordCodec extends Codec {
     private final Schema schema;
     private final String[] names;
-    final Codec[] fields;
+    private final Codec[] fields;
 
     RecordCodec(Schema schema) {
       this.schema = schema;
