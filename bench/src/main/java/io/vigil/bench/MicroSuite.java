@@ -4,6 +4,7 @@ import io.vigil.bench.jmh.AggregateBenchmark;
 import io.vigil.bench.jmh.CelBenchmark;
 import io.vigil.bench.jmh.DecodeBenchmark;
 import io.vigil.bench.jmh.DetectorBenchmark;
+import io.vigil.bench.jmh.EnvelopeSerdeBenchmark;
 import io.vigil.bench.jmh.RuleEngineJmh;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -82,6 +83,12 @@ public final class MicroSuite {
       b.format = format;
       b.setUp();
       cases.add(new Case("decode", format.toLowerCase().replace('_', '-'), 1, b::decode));
+    }
+    for (String serializer : List.of(EnvelopeSerdeBenchmark.FLINK_AVRO, EnvelopeSerdeBenchmark.COMPILED)) {
+      EnvelopeSerdeBenchmark b = new EnvelopeSerdeBenchmark();
+      b.serializer = serializer;
+      b.setUp();
+      cases.add(new Case("envelope", serializer + " serialize+deserialize", 1, b::roundTrip));
     }
     CelBenchmark cel = new CelBenchmark();
     cel.setUp();

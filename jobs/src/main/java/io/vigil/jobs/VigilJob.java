@@ -6,6 +6,7 @@ import io.vigil.cep.engine.RuleEnvelopes;
 import io.vigil.functions.anomaly.AnomalyScorer;
 import io.vigil.functions.anomaly.DetectorSpec;
 import io.vigil.functions.event.Envelopes;
+import io.vigil.functions.event.avro.CompiledAvroTypeInfo;
 import io.vigil.functions.ingest.DeadLetterRouter;
 import io.vigil.functions.ingest.EnvelopeWatermarks;
 import io.vigil.functions.metrics.CountingMap;
@@ -39,7 +40,6 @@ import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
-import org.apache.flink.formats.avro.typeutils.GenericRecordAvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamSource;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
@@ -179,7 +179,8 @@ public final class VigilJob {
     Schema envelopeSchema = RuleEnvelopes.schema(spec.ruleEventSchemas());
     DataStream<GenericRecord> input = valid;
     if (scores != null) {
-      TypeInformation<GenericRecord> inputType = new GenericRecordAvroTypeInfo(envelopeSchema);
+      // Network only (the rule engine keeps its state with Flink's Avro serializer).
+      TypeInformation<GenericRecord> inputType = new CompiledAvroTypeInfo(envelopeSchema);
       DataStream<GenericRecord> events =
           valid
               .map(new RuleInputs.Events(envelopeSchema))

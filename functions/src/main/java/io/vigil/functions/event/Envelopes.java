@@ -1,5 +1,6 @@
 package io.vigil.functions.event;
 
+import io.vigil.functions.event.avro.CompiledAvroTypeInfo;
 import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.DeadLetterReason;
 import io.vigil.schemas.SourceRef;
@@ -10,7 +11,6 @@ import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.formats.avro.typeutils.GenericRecordAvroTypeInfo;
 
 /**
  * The envelope: what flows through a Vigil job between the source and the sinks.
@@ -22,8 +22,8 @@ import org.apache.flink.formats.avro.typeutils.GenericRecordAvroTypeInfo;
  * <em>failed</em> ({@code failureReason} and {@code failureMessage} set, the rest possibly null).
  *
  * <p>The envelope schema is derived from the event schema at graph-build time, and envelopes are
- * Avro {@link GenericRecord}s serialised by Flink's Avro serializer ({@link #typeInfo}), never by
- * Kryo.
+ * Avro {@link GenericRecord}s serialised between operators by Vigil's compiled Avro serializer
+ * ({@link #typeInfo}), never by Kryo.
  */
 public final class Envelopes {
 
@@ -81,9 +81,14 @@ public final class Envelopes {
         .endRecord();
   }
 
-  /** Flink type information for envelopes of {@code eventSchema} (Avro serializer, no Kryo). */
+  /**
+   * Flink type information for envelopes of {@code eventSchema}, for the network: {@link
+   * CompiledAvroTypeInfo}, whose serializer is compiled once per schema (each envelope crosses
+   * several edges, and Flink's generic Avro serializer resolves every field and union by name).
+   * Not for state: state keeps Flink's Avro serializer so that savepoints stay readable.
+   */
   public static TypeInformation<GenericRecord> typeInfo(Schema eventSchema) {
-    return new GenericRecordAvroTypeInfo(schema(eventSchema));
+    return new CompiledAvroTypeInfo(schema(eventSchema));
   }
 
   /** A valid envelope. */
