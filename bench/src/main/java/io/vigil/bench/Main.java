@@ -61,7 +61,7 @@ public final class Main {
 
     static Mode of(String name) {
       return switch (name) {
-        case "full" -> new Mode("full", 20_000, 4_000, 100_000, 1_000, 5, true, 20, List.of(1, 2), 30_000, 30, 10_000_000);
+        case "full" -> new Mode("full", 60_000, 4_000, 100_000, 1_000, 5, true, 20, List.of(1, 2), 200_000, 30, 10_000_000);
         case "quick" -> new Mode("quick", 10_000, 2_000, 30_000, 1_000, 3, true, 10, List.of(1, 2), 20_000, 10, 1_000_000);
         // The limit row replays its input 200 times even here: at millions of events per second a
         // shorter run ends within the resolution of the process CPU clock, and per core is undefined.
@@ -389,7 +389,7 @@ public final class Main {
   private static void micro(Report report, Mode mode, PrintStream out) throws Exception {
     out.println("micro: thread CPU time per event");
     boolean smoke = mode.name().equals("smoke");
-    List<MicroSuite.Result> results = new MicroSuite(out).run(smoke ? 20_000_000L : 500_000_000L, smoke ? 20_000_000L : 1_000_000_000L);
+    List<MicroSuite.Result> results = new MicroSuite(out).run(smoke ? 20_000_000L : 2_000_000_000L, smoke ? 20_000_000L : 1_000_000_000L);
     List<Map<String, Object>> rows = new ArrayList<>();
     for (MicroSuite.Result r : results) {
       Map<String, Object> row = new LinkedHashMap<>();
@@ -400,7 +400,7 @@ public final class Main {
       rows.add(row);
     }
     report.add(new Report.Table(MicroSuite.TITLE,
-        "the JMH benchmarks' bodies (io.vigil.bench.jmh), warmed for 0.5 s and measured for 1 s of this thread's CPU time",
+        "the JMH benchmarks' bodies (io.vigil.bench.jmh), warmed for 2 s and measured for 1 s of this thread's CPU time",
         List.of("group", "case", "CPU ns per event", "events/s per core"), rows));
   }
 
