@@ -74,8 +74,10 @@ import org.slf4j.LoggerFactory;
  * the watermark after the last), so a rule matches exactly what a static {@code CEP.pattern(...)}
  * job matches. Unlike {@code CepOperator}, which re-sorts a key's whole buffer on every timer, each
  * buffered timestamp has its own event-time timer and the timer service fires them in order, so a
- * backlog costs O(log n) per event. The timer of a key's last buffered timestamp also advances to the watermark
- * (a separate timer at the watermark only when more events of the key wait behind it).
+ * backlog costs O(log n) per event. A timer before the watermark sets one at the watermark (one per
+ * key, Flink dedups it), which advances the key there after its last buffered timestamp. The
+ * engine never asks the buffer whether it is empty: on RocksDB that seeks through the deletion
+ * markers the buffer leaves behind, and the cost of every such call grows with the run.
  *
  * <p><b>Cost per rule.</b> A key keeps state for a rule version only while it has a partial match
  * of it; one keyed record lists those versions, so a version the key holds nothing for costs no
@@ -461,12 +463,11 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     if (events != null) {
       buffer.remove(timestamp);
     }
-    // Like CepOperator, advance to the watermark after the last buffered timestamp before it. A
-    // timer without events (a window's end) advances only to the watermark, never to its own
-    // time: with a skip strategy, when a timeout is noticed decides which held match is released
-    // first. With nothing left in the buffer this is the key's last timer with events before the
-    // watermark, so it advances now instead of leaving that to a timer at the watermark.
-    boolean toWatermark = timestamp >= watermark || buffer.isEmpty();
+    // Like CepOperator, advance to the watermark after the last buffered timestamp before it: the
+    // timer at the watermark does that. A timer without events (a window's end) advances only to
+    // the watermark, never to its own time: with a skip strategy, when a timeout is noticed decides
+    // which held match is released first.
+    boolean toWatermark = timestamp >= watermark;
     List<String> had = withState.value();
     Collection<String> stored = had == null ? List.of() : had.size() > 8 ? new HashSet<>(had) : had;
     List<String> keep = new ArrayList<>();
