@@ -182,17 +182,7 @@ public final class Main {
         ThroughputSuite suite = new ThroughputSuite(cluster, BenchSpec.withStateBackend(spec, backend), dataset, mode.limitRepeat(), out);
         List<Measurement> ms = suite.run(selectedRows, mode.parallelisms(), mode.rounds(), mode.warmUp());
         for (Measurement m : ms) {
-          Map<String, Object> row = new LinkedHashMap<>();
-          row.put("state backend", backend);
-          row.put("row", m.row());
-          row.put("parallelism", m.parallelism());
-          row.put("events", m.events());
-          row.put("runs", m.runs().size());
-          row.put("events/s", m.medianEventsPerSecond());
-          row.put("events/s per core", m.medianEventsPerCoreSecond());
-          row.put("cores used", m.medianCoresUsed());
-          row.put("output = oracle", m.outputsMatchOracle() ? "yes" : "NO");
-          rows.add(row);
+          rows.add(pipelineRow(backend, m));
         }
         Oracle o = suite.oracle();
         notes.add(String.format("%s: %,d events, %,d windows, %,d scores, %,d alerts per run", backend, events, o.windows(), o.scores(), o.alerts()));
@@ -220,6 +210,21 @@ public final class Main {
         rows));
   }
 
+  /** The columns every whole-pipeline table shares, for one row at one parallelism. */
+  private static Map<String, Object> pipelineRow(String backend, Measurement m) {
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("state backend", backend);
+    row.put("row", m.row());
+    row.put("parallelism", m.parallelism());
+    row.put("events", m.events());
+    row.put("runs", m.runs().size());
+    row.put("events/s", m.medianEventsPerSecond());
+    row.put("events/s per core", m.medianEventsPerCoreSecond());
+    row.put("cores used", m.medianCoresUsed());
+    row.put("output = oracle", m.outputsMatchOracle() ? "yes" : "NO");
+    return row;
+  }
+
   /**
    * The Kafka table ({@link KafkaSuite}), heap state. The smoke run checkpoints every second: a
    * bounded job waits for its next checkpoint to commit its output, which would otherwise
@@ -245,18 +250,9 @@ public final class Main {
     }
     List<Map<String, Object>> rows = new ArrayList<>();
     for (Measurement m : ms) {
-      Map<String, Object> row = new LinkedHashMap<>();
-      row.put("state backend", "hashmap");
-      row.put("row", m.row());
-      row.put("parallelism", m.parallelism());
-      row.put("events", m.events());
-      row.put("runs", m.runs().size());
-      row.put("events/s", m.medianEventsPerSecond());
-      row.put("events/s per core", m.medianEventsPerCoreSecond());
-      row.put("cores used", m.medianCoresUsed());
+      Map<String, Object> row = pipelineRow("hashmap", m);
       row.put("broker cores", m.medianExternalCoresUsed());
       row.put("events/s per core with broker", m.medianEventsPerCoreSecondWithExternal());
-      row.put("output = oracle", m.outputsMatchOracle() ? "yes" : "NO");
       rows.add(row);
     }
     for (int p : selectedRows.containsAll(ThroughputSuite.ROWS) ? mode.parallelisms() : List.<Integer>of()) {
