@@ -65,9 +65,4 @@ public final class PartialMatch {
   boolean startsAfter(long time, int place) {
     return startTime > time || (startTime == time && places[0] > place);
   }
-
-  /** Whether this match's first event is the event at {@code time} and {@code place}, or after it. */
-  boolean startsAtOrAfter(long time, int place) {
-    return startTime > time || (startTime == time && places[0] >= place);
-  }
 }

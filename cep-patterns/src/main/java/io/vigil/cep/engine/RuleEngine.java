@@ -79,6 +79,17 @@ import org.slf4j.LoggerFactory;
  * engine never asks the buffer whether it is empty: on RocksDB that seeks through the deletion
  * markers the buffer leaves behind, and the cost of every such call grows with the run.
  *
+ * <p><b>Arrival order.</b> A rule with {@code order: arrival} (a simple sequence only) is run by
+ * {@link SequenceMatcher} on each event as it reaches the engine, in {@link #processElement}: no
+ * buffer, no wait for the watermark, as Flink CEP in processing time or Esper with external time
+ * match. Its window still counts in event time: a partial match expires when an event of the key,
+ * or the watermark, is {@code within} or more past its first event (a timer per key, as above,
+ * clears a quiet key's state). Such a rule sees the events that arrive while it runs; events that
+ * arrived before it, even if still buffered for event-time rules, it never sees. While only
+ * arrival-order rules run, events are not buffered at all, so an event-time rule added then starts
+ * with the events that arrive after it; an event behind the watermark is a dead letter only when
+ * event-time rules run (the arrival-order ones have matched it).
+ *
  * <p><b>Cost per rule.</b> A key keeps state for a rule version only while it has a partial match
  * of it; one keyed record lists those versions, so a version the key holds nothing for costs no
  * state access. For such a version the engine runs the NFA only if one of the timestamp's events
@@ -168,6 +179,10 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   /** Rule versions whose failure this instance has logged (see {@link #failed}). */
   private transient Set<String> loggedFailures;
   private transient List<Running> running;
+  /** The running versions that match in arrival order ({@link #running}). */
+  private transient List<Running> arrivalVersions;
+  /** Whether a running version matches in event-time order, so events are buffered ({@link #running}). */
+  private transient boolean eventTimeVersions;
 
   /**
    * @param envelopeSchema the input's envelope schema ({@link Envelopes#schema} or {@link
@@ -395,12 +410,47 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       return true;
     }
 
+    /**
+     * Runs this arrival-order version for the current key on one event as it arrives: advances the
+     * key's partial matches to the event's time, then feeds it, its place one after every event the
+     * key holds ({@link SequenceMatcher#nextArrivalPlace}).
+     */
+    void arrive(GenericRecord event, long timestamp, boolean draining, Emitter emitter) throws Exception {
+      List<PartialMatch> state = matches.value();
+      boolean fresh = state == null;
+      if (fresh) {
+        if (draining) {
+          return;
+        }
+        state = new ArrayList<>(2);
+      }
+      SequenceMatcher.Output out = emitter.sequenceOutput(compiled);
+      boolean changed = !fresh && matcher.advance(state, timestamp, out);
+      changed |= matcher.process(
+          state, event, timestamp, SequenceMatcher.nextArrivalPlace(state), !draining, emitter, out);
+      if (state.isEmpty()) {
+        if (!fresh) {
+          matches.clear();
+        }
+        return;
+      }
+      if (changed) {
+        matches.update(state);
+      }
+      emitter.nextExpiry = Math.min(emitter.nextExpiry, matcher.nextExpiry(state));
+    }
+
     @Override
     void release() {}
   }
 
   /** A live (active or draining) rule version, in the order every key runs them. */
-  private record Running(Live live, boolean draining) {}
+  private record Running(Live live, boolean draining) {
+    /** Whether this version matches in arrival order, on {@link #processElement} rather than timers. */
+    boolean arrival() {
+      return live instanceof SequenceLive s && s.matcher.arrival();
+    }
+  }
 
   @Override
   public void open(OpenContext openContext) throws Exception {
@@ -439,12 +489,22 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       throws Exception {
     long timestamp = Envelopes.eventTime(envelope);
     long watermark = ctx.timerService().currentWatermark();
+    running(ctx.getBroadcastState(RULES));
+    if (!arrivalVersions.isEmpty()) {
+      arrive(envelope, timestamp, watermark, ctx, out);
+      if (!eventTimeVersions) {
+        // Only arrival-order rules run: nothing waits for the watermark, and an event-time rule
+        // added later starts with the events that arrive after it.
+        return;
+      }
+    }
     if (timestamp <= watermark) {
       ctx.output(
           DEAD_LETTERS,
           Envelopes.toDeadLetter(
               envelope, typeName(envelope), STAGE, DeadLetterReason.LATE_EVENT,
-              "event time " + timestamp + " is not after the rule engine's watermark " + watermark));
+              "event time " + timestamp + " is not after the rule engine's watermark " + watermark
+                  + (arrivalVersions.isEmpty() ? "" : " (arrival-order rules matched it; event-time rules skip it)")));
       return;
     }
     List<GenericRecord> events = buffer.get(timestamp);
@@ -454,6 +514,44 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     }
     events.add(envelope);
     buffer.put(timestamp, events);
+  }
+
+  /**
+   * Runs the arrival-order versions that read {@code envelope}'s type on it now, and makes sure the
+   * key has a timer by the time one of their partial matches expires (which clears it when the key
+   * goes quiet; an event's arrival expires them too).
+   */
+  private void arrive(GenericRecord envelope, long timestamp, long watermark, ReadOnlyContext ctx, Collector<Alert> out)
+      throws Exception {
+    String type = null;
+    Emitter emitter = null;
+    for (Running r : arrivalVersions) {
+      SequenceLive l = (SequenceLive) r.live();
+      if (l.types.size() != eventTypes.size()) {
+        if (type == null) {
+          type = typeName(envelope);
+        }
+        if (!l.types.contains(type)) {
+          continue;
+        }
+      }
+      if (emitter == null) {
+        emitter = new Emitter(ctx, out);
+      }
+      try {
+        l.arrive(envelope, timestamp, r.draining(), emitter);
+      } catch (RuntimeException e) {
+        failed(l, List.of(envelope), e, ctx);
+      }
+    }
+    if (emitter != null && emitter.nextExpiry != Long.MAX_VALUE) {
+      Long pending = expiryTimer.value();
+      // A recorded timer at or before the watermark has fired; one after the expiry comes too late.
+      if (pending == null || pending <= watermark || pending > emitter.nextExpiry) {
+        ctx.timerService().registerEventTimeTimer(emitter.nextExpiry);
+        expiryTimer.update(emitter.nextExpiry);
+      }
+    }
   }
 
   @Override
@@ -474,6 +572,18 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     Emitter emitter = new Emitter(ctx, out);
     for (Running r : running(ctx.getBroadcastState(RULES))) {
       Live l = r.live();
+      if (r.arrival()) {
+        // It saw its events as they arrived; here it only expires partial matches. Its state is
+        // read directly, not through the versions-with-state record, which it never enters.
+        if (toWatermark) {
+          try {
+            l.run(true, r.draining(), null, timestamp, true, watermark, emitter);
+          } catch (RuntimeException e) {
+            failed(l, null, e, ctx);
+          }
+        }
+        continue;
+      }
       List<GenericRecord> read = readBy(l, events);
       boolean keeps;
       try {
@@ -738,6 +848,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         }
       }
       running = List.copyOf(list);
+      arrivalVersions = list.stream().filter(Running::arrival).toList();
+      eventTimeVersions = arrivalVersions.size() < list.size();
       sequencesExpire = expire;
     }
     return running;
@@ -747,10 +859,10 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
    * Version {@code l} threw while matching for the current key (seen: Flink's NFA on a rare pattern
    * that compiles, a {@code notFollowedBy} before an optional loop whose {@code until} equals its
    * {@code where}). One rule must not stop the job: the version's state for the key is dropped, and
-   * every event it was given at this timer becomes a {@code RULE_FAILED} dead letter naming the rule
+   * every event it was given at this timer (or on arrival) becomes a {@code RULE_FAILED} dead letter naming the rule
    * and the error, so what it missed is visible. Logged once per version and subtask.
    */
-  private void failed(Live l, List<GenericRecord> read, RuntimeException e, OnTimerContext ctx) {
+  private void failed(Live l, List<GenericRecord> read, RuntimeException e, ReadOnlyContext ctx) {
     for (State keyed : l.states) {
       keyed.clear();
     }
@@ -795,12 +907,12 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
 
   /** Turns matches and timeouts into alerts and derived events for the current key. */
   private static final class Emitter implements org.apache.flink.cep.time.TimerService {
-    final OnTimerContext ctx;
+    final ReadOnlyContext ctx;
     final Collector<Alert> out;
     /** The earliest time a partial match of a {@link SequenceMatcher} version run so far expires. */
     long nextExpiry = Long.MAX_VALUE;
 
-    Emitter(OnTimerContext ctx, Collector<Alert> out) {
+    Emitter(ReadOnlyContext ctx, Collector<Alert> out) {
       this.ctx = ctx;
       this.out = out;
     }

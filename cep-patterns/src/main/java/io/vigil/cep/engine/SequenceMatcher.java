@@ -60,10 +60,13 @@ final class SequenceMatcher {
   private final long window;
   private final Rule.AfterMatch.Kind skip;
   private final int skipStage;
+  /** Whether the rule matches in arrival order ({@link Rule.Order#ARRIVAL}). */
+  private final boolean arrival;
 
   private SequenceMatcher(
       List<String> stageNames, List<IterativeCondition<GenericRecord>> conditions, boolean[] next, long window,
-      Rule.AfterMatch.Kind skip, int skipStage) {
+      Rule.AfterMatch.Kind skip, int skipStage, boolean arrival) {
+    this.arrival = arrival;
     this.stageNames = stageNames;
     this.conditions = conditions;
     this.next = next;
@@ -75,26 +78,13 @@ final class SequenceMatcher {
   /** The matcher for {@code compiled} if it is a simple sequence, else null (run it on the NFA). */
   static SequenceMatcher of(CompiledRule compiled) {
     Rule rule = compiled.rule();
-    boolean timeouts = rule.alertOnTimeout() || rule.derived().stream().anyMatch(d -> d.on() == Rule.Trigger.TIMEOUT);
-    if (timeouts || (rule.within() != null && rule.withinKind() != Rule.WithinKind.FIRST_AND_LAST)) {
+    if (!rule.isSimpleSequence()) {
       return null;
     }
     List<Rule.Stage> stages = rule.pattern();
     boolean[] next = new boolean[stages.size()];
-    for (int i = 0; i < stages.size(); i++) {
-      Rule.Stage s = stages.get(i);
-      if (s.isGroup() || !s.quantifier().equals(Rule.Quantifier.ONCE) || s.until() != null) {
-        return null;
-      }
-      if (i > 0) {
-        switch (s.contiguity()) {
-          case NEXT -> next[i] = true;
-          case FOLLOWED_BY -> next[i] = false;
-          default -> {
-            return null;
-          }
-        }
-      }
+    for (int i = 1; i < stages.size(); i++) {
+      next[i] = stages.get(i).contiguity() == Rule.Contiguity.NEXT;
     }
     // The conditions the NFA would test: each stage's own, from the compiled pattern.
     List<IterativeCondition<GenericRecord>> conditions = new ArrayList<>();
@@ -104,7 +94,8 @@ final class SequenceMatcher {
     String skipTo = rule.afterMatch().stage();
     return new SequenceMatcher(
         compiled.stageNames(), List.copyOf(conditions), next, rule.within() == null ? 0 : rule.within().toMillis(),
-        rule.afterMatch().kind(), skipTo == null ? -1 : compiled.stageNames().indexOf(skipTo));
+        rule.afterMatch().kind(), skipTo == null ? -1 : compiled.stageNames().indexOf(skipTo),
+        rule.order() == Rule.Order.ARRIVAL);
   }
 
   @SuppressWarnings("unchecked")
@@ -152,9 +143,10 @@ final class SequenceMatcher {
    * timeouts: partial matches that time out are dropped). Returns whether {@code matches} changed.
    */
   boolean advance(List<PartialMatch> matches, long time, Output out) {
-    // The list is ordered by start time: if its first match has not expired, none has, and
-    // having released after every change, there is nothing to release either.
-    if (matches.isEmpty() || window <= 0 || time - matches.get(0).startTime < window) {
+    // In event-time order the list is ordered by start time: if its first match has not expired,
+    // none has, and having released after every change, there is nothing to release either. In
+    // arrival order a late event may start a match after later ones, so every match is checked.
+    if (matches.isEmpty() || window <= 0 || (!arrival && time - matches.get(0).startTime < window)) {
       return false;
     }
     int stages = stageNames.size();
@@ -168,15 +160,48 @@ final class SequenceMatcher {
    * matches {@code CepOperator} sets a timer for, as Flink's NFA flags only those as new).
    */
   long nextExpiry(List<PartialMatch> matches) {
+    long earliest = Long.MAX_VALUE;
     if (window > 0) {
       int stages = stageNames.size();
       for (PartialMatch m : matches) {
-        if (m.stages() < stages && m.startTime > 0) {
-          return m.startTime + window;
+        if (m.stages() < stages && (arrival || m.startTime > 0)) {
+          if (!arrival) {
+            return m.startTime + window;
+          }
+          earliest = Math.min(earliest, m.startTime + window);
         }
       }
     }
-    return Long.MAX_VALUE;
+    return earliest;
+  }
+
+  /** Whether this rule matches in arrival order, each event as it reaches the engine. */
+  boolean arrival() {
+    return arrival;
+  }
+
+  /**
+   * The place of a key's next event in arrival order: one after every event its {@code matches}
+   * hold, so places order events as they arrived (what (time, place) does in event-time order).
+   * Places are renumbered from 0 before they could overflow: only their order among the events
+   * held counts.
+   */
+  static int nextArrivalPlace(List<PartialMatch> matches) {
+    int max = -1;
+    int min = Integer.MAX_VALUE;
+    for (PartialMatch m : matches) {
+      max = Math.max(max, m.places[m.places.length - 1]);
+      min = Math.min(min, m.places[0]);
+    }
+    if (max >= Integer.MAX_VALUE / 2) {
+      for (PartialMatch m : matches) {
+        for (int i = 0; i < m.places.length; i++) {
+          m.places[i] -= min;
+        }
+      }
+      max -= min;
+    }
+    return max + 1;
   }
 
   /** Whether partial matches of this rule time out (it has a window). */
@@ -223,16 +248,25 @@ final class SequenceMatcher {
         int last = match.stages() - 1;
         long time = Envelopes.eventTime(match.events.get(last));
         int place = match.places[last];
-        matches.removeIf(m -> !m.startsAfter(time, place));
+        matches.removeIf(m -> !startsAfter(m, time, place));
       }
-      case SKIP_TO_NEXT -> matches.removeIf(m -> !m.startsAfter(match.startTime, match.places[0]));
+      case SKIP_TO_NEXT -> matches.removeIf(m -> !startsAfter(m, match.startTime, match.places[0]));
       case SKIP_TO_FIRST, SKIP_TO_LAST -> {
         long time = Envelopes.eventTime(match.events.get(skipStage));
         int place = match.places[skipStage];
-        matches.removeIf(m -> !m.startsAtOrAfter(time, place));
+        matches.removeIf(m -> !startsAfter(m, time, place) && !startsAt(m, time, place));
       }
       case NO_SKIP -> { }
     }
+  }
+
+  /** Whether {@code m} starts after the event at {@code time} and {@code place} (arrival order: place alone). */
+  private boolean startsAfter(PartialMatch m, long time, int place) {
+    return arrival ? m.places[0] > place : m.startsAfter(time, place);
+  }
+
+  private boolean startsAt(PartialMatch m, long time, int place) {
+    return m.places[0] == place && (arrival || m.startTime == time);
   }
 
   private Map<String, List<GenericRecord>> materialize(PartialMatch m) {

@@ -22,6 +22,7 @@ public record Rule(
     Duration within,
     WithinKind withinKind,
     AfterMatch afterMatch,
+    Order order,
     boolean alertOnMatch,
     boolean alertOnTimeout,
     List<Derived> derived,
@@ -40,6 +41,17 @@ public record Rule(
   public enum WithinKind {
     FIRST_AND_LAST,
     PREVIOUS_AND_CURRENT
+  }
+
+  /**
+   * The order a rule sees a key's events in. {@code EVENT_TIME} (the default): by event time, once
+   * the watermark has passed them, exactly as a static Flink CEP job. {@code ARRIVAL}: as they reach
+   * the engine, matched at once, as Flink CEP in processing time or Esper with external time would;
+   * only for a {@link #isSimpleSequence simple sequence}.
+   */
+  public enum Order {
+    EVENT_TIME,
+    ARRIVAL
   }
 
   /** Flink CEP's after-match skip strategies; the two {@code SKIP_TO_*} ones name a stage. */
@@ -94,6 +106,29 @@ public record Rule(
 
   /** A derived event to a named output: each field is a CEL expression over the matched stages. */
   public record Derived(String output, String type, Trigger on, Map<String, String> fields, int line) {}
+
+  /**
+   * Whether this rule is a <i>simple sequence</i>: single-event stages ({@code once}: no group,
+   * quantifier, {@code optional} or {@code until}), each joined to the one before by {@code next} or
+   * {@code followedBy}, no window or a first-and-last one, and no output on timeouts. The engine runs
+   * these without Flink's NFA, and only these may match in {@link Order#ARRIVAL arrival order}.
+   */
+  public boolean isSimpleSequence() {
+    boolean timeouts = alertOnTimeout || derived.stream().anyMatch(d -> d.on() == Trigger.TIMEOUT);
+    if (timeouts || (within != null && withinKind != WithinKind.FIRST_AND_LAST)) {
+      return false;
+    }
+    for (int i = 0; i < pattern.size(); i++) {
+      Stage s = pattern.get(i);
+      if (s.isGroup() || !s.quantifier().equals(Quantifier.ONCE) || s.until() != null) {
+        return false;
+      }
+      if (i > 0 && s.contiguity() != Contiguity.NEXT && s.contiguity() != Contiguity.FOLLOWED_BY) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   /** Every single-event stage, groups flattened, in pattern order. */
   public List<Stage> leafStages() {

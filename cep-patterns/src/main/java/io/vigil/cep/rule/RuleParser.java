@@ -1,6 +1,7 @@
 package io.vigil.cep.rule;
 
 import io.vigil.cep.rule.Rule.AfterMatch;
+import io.vigil.cep.rule.Rule.Order;
 import io.vigil.cep.rule.Rule.Contiguity;
 import io.vigil.cep.rule.Rule.Derived;
 import io.vigil.cep.rule.Rule.Quantifier;
@@ -45,7 +46,7 @@ public final class RuleParser {
   private static final Set<String> RULE_KEYS =
       Set.of(
           "id", "version", "description", "severity", "eventTypes", "key", "within",
-          "withinType", "afterMatch", "pattern", "emit");
+          "withinType", "afterMatch", "order", "pattern", "emit");
   private static final Set<String> STAGE_KEYS =
       Set.of(
           "name", "after", "eventType", "where", "times", "oneOrMore", "timesOrMore", "optional",
@@ -160,9 +161,28 @@ public final class RuleParser {
     if ((alertOnTimeout || derived.stream().anyMatch(d -> d.on() == Trigger.TIMEOUT)) && within == null) {
       throw error(patternNode, "timeouts need a 'within' duration: a partial match without one never expires");
     }
-    return new Rule(
+    Order order = Order.EVENT_TIME;
+    Node orderNode = null;
+    if (fields.containsKey("order")) {
+      orderNode = fields.get("order").getValueNode();
+      String s = scalar(orderNode, "order");
+      order = switch (s) {
+        case "event-time" -> Order.EVENT_TIME;
+        case "arrival" -> Order.ARRIVAL;
+        default -> throw error(orderNode, "order: '" + s + "' is not event-time or arrival");
+      };
+    }
+    Rule rule = new Rule(
         ruleId, version, description, severity, List.copyOf(eventTypes), key, pattern, within,
-        withinKind, afterMatch, alertOnMatch, alertOnTimeout, List.copyOf(derived), yaml);
+        withinKind, afterMatch, order, alertOnMatch, alertOnTimeout, List.copyOf(derived), yaml);
+    if (order == Order.ARRIVAL && !rule.isSimpleSequence()) {
+      throw error(
+          orderNode,
+          "order: arrival needs a simple sequence (single-event stages joined by next or followedBy, no "
+              + "quantifier, optional, until or group, a first-and-last window, no output on timeouts); "
+              + "use event-time for this rule");
+    }
+    return rule;
   }
 
   private List<Stage> stages(Node node, String path) throws RuleException {

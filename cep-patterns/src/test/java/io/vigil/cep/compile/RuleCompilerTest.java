@@ -106,6 +106,15 @@ class RuleCompilerTest {
   }
 
   @Test
+  void rejectsArrivalOrderForARuleThatIsNotASimpleSequence() {
+    // VALID has a quantified stage and timeout alerts: only event-time order can run it.
+    assertThat(errorOf(VALID.replace("key: cardId\n", "key: cardId\norder: arrival\n")))
+        .startsWith("rule 'payments.small-then-large' line 7: order: arrival needs a simple sequence");
+    assertThat(errorOf(VALID.replace("key: cardId\n", "key: cardId\norder: sideways\n")))
+        .startsWith("rule 'payments.small-then-large' line 7: order: 'sideways' is not event-time or arrival");
+  }
+
+  @Test
   void reportsYamlSyntaxErrorsWithTheirLine() {
     assertThat(errorOf("id: x\nversion: 1\npattern: [\n")).startsWith("rule '?' line 4: not valid YAML");
   }
