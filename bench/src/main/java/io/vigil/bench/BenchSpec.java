@@ -36,6 +36,9 @@ public final class BenchSpec {
   /** The rule's YAML. */
   public static final String RULE_YAML = resource("temperature-spike.yaml");
 
+  /** The same rule matching in arrival order ({@code order: arrival}), as Esper matches. */
+  public static final String ARRIVAL_RULE_YAML = inArrivalOrder(RULE_YAML);
+
   private BenchSpec() {}
 
   /** The compiled spec, checkpointing to {@code checkpointDir}. */
@@ -117,6 +120,26 @@ public final class BenchSpec {
     conf.set(PipelineOptions.AUTO_WATERMARK_INTERVAL, Duration.ofMillis(10));
     conf.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(5));
     return copy(spec, spec.rules(), conf, Duration.ofMillis(20));
+  }
+
+  /**
+   * {@code spec} with the rule in arrival order ({@code order: arrival}): each reading is matched
+   * as it reaches the rule engine, so an alert no longer waits for the watermark.
+   */
+  public static CompiledSpec withArrivalOrderRule(CompiledSpec spec) {
+    return copy(
+        spec,
+        Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(ARRIVAL_RULE_YAML, "bench")), null, false, null, null, Map.of())),
+        spec.configuration(),
+        spec.maxOutOfOrderness());
+  }
+
+  private static String inArrivalOrder(String yaml) {
+    String arrival = yaml.replace("key: deviceId\n", "key: deviceId\norder: arrival\n");
+    if (arrival.equals(yaml)) {
+      throw new IllegalStateException("the benchmark rule no longer has a 'key: deviceId' line to add 'order: arrival' after");
+    }
+    return arrival;
   }
 
   private static String resource(String name) {

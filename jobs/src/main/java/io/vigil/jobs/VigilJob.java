@@ -142,7 +142,8 @@ public final class VigilJob {
     // no watermark until their rules are out: the start-up rules' bounded source emits the maximum
     // when it finishes, the folder's reader after its first scan, so event time cannot pass an
     // event before those rules are in place (with a backlog in Kafka, events can reach the engine
-    // first).
+    // first). The engine also starts with the start-up rules in force (on a fresh start), so
+    // arrival-order rules see those first events too; their commands then only report statuses.
     List<RuleCommand> initial = rules.initial();
     DataStream<RuleCommand> commands = null;
     if (!initial.isEmpty()) {
@@ -199,7 +200,7 @@ public final class VigilJob {
         input
             .keyBy(Envelopes::key, Types.STRING)
             .connect(commands.broadcast(RuleEngine.RULES))
-            .process(new RuleEngine(envelopeSchema, spec.decode().keyField()))
+            .process(new RuleEngine(envelopeSchema, spec.decode().keyField(), initial))
             .returns(RuleEngine.ALERT_TYPE)
             .uid(Operators.RULE_ENGINE.uid())
             .name(Operators.RULE_ENGINE.displayName());

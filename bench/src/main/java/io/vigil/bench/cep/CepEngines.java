@@ -45,7 +45,8 @@ import org.apache.flink.util.Collector;
  *
  * <ul>
  *   <li>{@link #vigilEngine}: Vigil's {@link RuleEngine} with the rule added as a command, in
- *       Flink's keyed broadcast operator harness (heap state);
+ *       Flink's keyed broadcast operator harness (heap state); as written (event-time order) or
+ *       with {@code order: arrival} ({@link BenchSpec#ARRIVAL_RULE_YAML});
  *   <li>{@link #flinkCepCompiled}: Flink's {@link CepOperator} with the pattern Vigil's compiler
  *       builds from the same YAML (CEL conditions over envelopes), in the keyed operator harness;
  *   <li>{@link #flinkCepHandWritten}: {@link CepOperator} with the hand-written job's pattern
@@ -90,12 +91,17 @@ public final class CepEngines {
 
   /** Vigil's engine with {@code rules} active rules: the benchmark rule and copies under other ids. */
   public static Engine<GenericRecord> vigilEngine(Schema envelopeSchema, int rules) throws Exception {
+    return vigilEngine(envelopeSchema, ruleCopies(rules));
+  }
+
+  /** Vigil's engine with these rules active. */
+  public static Engine<GenericRecord> vigilEngine(Schema envelopeSchema, List<String> rules) throws Exception {
     KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h =
         ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
             new RuleEngine(envelopeSchema, "deviceId"), KEY, Types.STRING, RuleEngine.RULES);
     // As RuleCommands.watermarks() does in a job: the rule input never holds event time back.
     h.processBroadcastWatermark(Long.MAX_VALUE);
-    for (String yaml : ruleCopies(rules)) {
+    for (String yaml : rules) {
       RuleCommand command = RuleLibrary.add(yaml, "bench");
       h.processBroadcastElement(command, 0);
     }

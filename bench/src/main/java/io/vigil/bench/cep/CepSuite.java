@@ -1,5 +1,6 @@
 package io.vigil.bench.cep;
 
+import io.vigil.bench.BenchSpec;
 import io.vigil.bench.Dataset;
 import io.vigil.bench.Measurement;
 import io.vigil.bench.Oracle;
@@ -24,7 +25,8 @@ import org.apache.avro.generic.GenericRecord;
  * event time so far minus the spec's 5 s bound every 100 events, like a live stream) and
  * <em>catch-up</em> (one watermark at the end: a replay or backlog). Esper has no watermarks; it
  * matches in arrival order, which for each device is event-time order in this input, so it runs
- * once. Each round runs every engine once, fresh; matches are checked against {@link Oracle}.
+ * once. So does the engine with the rule in arrival order ({@code order: arrival}), which gets the
+ * steady watermarks too (they expire its partial matches). Each round runs every engine once, fresh; matches are checked against {@link Oracle}.
  */
 public final class CepSuite {
 
@@ -72,7 +74,7 @@ public final class CepSuite {
 
   /** One measurement per engine and mode (parallelism 1), each of {@code rounds} runs. */
   public List<Measurement> run(int rounds, boolean warmUp) throws Exception {
-    List<String> keys = List.of(ESPER + "|" + ARRIVAL,
+    List<String> keys = List.of(ESPER + "|" + ARRIVAL, ENGINE + "|" + ARRIVAL,
         ENGINE + "|" + STEADY, CEP_COMPILED + "|" + STEADY, CEP_HAND + "|" + STEADY,
         ENGINE + "|" + CATCH_UP, CEP_COMPILED + "|" + CATCH_UP, CEP_HAND + "|" + CATCH_UP);
     log.printf("cep: %,d events, expecting %,d matches%n", times.length, expected);
@@ -106,7 +108,9 @@ public final class CepSuite {
     boolean steady = !key.endsWith(CATCH_UP);
     return switch (engine) {
       case ESPER -> feed(CepEngines.esper(), esperReadings, true);
-      case ENGINE -> feed(CepEngines.vigilEngine(envelopeSchema, 1), envelopes, steady);
+      case ENGINE -> key.endsWith(ARRIVAL)
+          ? feed(CepEngines.vigilEngine(envelopeSchema, List.of(BenchSpec.ARRIVAL_RULE_YAML)), envelopes, true)
+          : feed(CepEngines.vigilEngine(envelopeSchema, 1), envelopes, steady);
       case CEP_COMPILED -> feed(CepEngines.flinkCepCompiled(envelopeSchema), envelopes, steady);
       case CEP_HAND -> feed(CepEngines.flinkCepHandWritten(), readings, steady);
       default -> throw new IllegalArgumentException(engine);

@@ -50,7 +50,10 @@ import org.apache.flink.cep.nfa.sharedbuffer.SharedBufferAccessor;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.formats.avro.typeutils.GenericRecordAvroTypeInfo;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.runtime.state.KeyedStateFunction;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -127,7 +130,8 @@ import org.slf4j.LoggerFactory;
  * envelopes only (route failed ones to dead letters before keying). Keyed state is cleared when a key has no partial match left, so it returns to
  * zero once all matches complete or time out.
  */
-public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRecord, RuleCommand, Alert> {
+public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRecord, RuleCommand, Alert>
+    implements CheckpointedFunction {
 
   private static final long serialVersionUID = 1L;
 
@@ -156,6 +160,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
 
   private final String envelopeSchemaJson;
   private final String keyField;
+  /** The YAML of the start-up rules ({@link #RuleEngine(Schema, String, List)}). */
+  private final ArrayList<String> startUpRules;
 
   private transient Set<String> eventTypes;
   private transient TypeSerializer<GenericRecord> envelopeSerializer;
@@ -190,8 +196,58 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
    * @param keyField the field the input is keyed by; a rule must declare the same {@code key}
    */
   public RuleEngine(Schema envelopeSchema, String keyField) {
+    this(envelopeSchema, keyField, List.of());
+  }
+
+  /**
+   * An engine that starts with {@code startUpRules} in force on every instance before its first
+   * event, unless it is restored from a checkpoint or savepoint (then the rule set is the
+   * restored one). Start-up rules also come through the command stream, as ADD commands, so that
+   * each gets a status: an ADD of a version already active with the same YAML is accepted and
+   * changes nothing. Without this, events read before the commands arrive would reach no
+   * arrival-order rule (event-time rules see them anyway, buffered until the watermark).
+   *
+   * @param startUpRules ADD commands; others are left to the command stream, and so is a rule
+   *     that does not validate (its command is rejected there, with the error)
+   */
+  public RuleEngine(Schema envelopeSchema, String keyField, List<RuleCommand> startUpRules) {
     this.envelopeSchemaJson = envelopeSchema.toString();
     this.keyField = keyField;
+    this.startUpRules = new ArrayList<>();
+    for (RuleCommand command : startUpRules) {
+      if (command.getAction() == RuleAction.ADD && command.getYaml() != null) {
+        this.startUpRules.add(command.getYaml());
+      }
+    }
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    if (context.isRestored() || startUpRules.isEmpty()) {
+      return;
+    }
+    eventTypes = eventTypes(new Schema.Parser().parse(envelopeSchemaJson));
+    BroadcastState<String, RuleSetEntry> rules = context.getOperatorStateStore().getBroadcastState(RULES);
+    for (String yaml : startUpRules) {
+      Rule rule;
+      try {
+        rule = check(RuleCompiler.compile(yaml).rule());
+      } catch (RuleException e) {
+        continue;
+      }
+      if (!rules.contains(rule.id())) {
+        rules.put(
+            rule.id(),
+            new RuleSetEntry(
+                rule.id(),
+                new ArrayList<>(List.of(new RuleVersionEntry(rule.version(), yaml, RuleVersionMode.ACTIVE, Long.MIN_VALUE)))));
+      }
+    }
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) {
+    // The rule set is broadcast state and the rest keyed state; the operator snapshots both.
   }
 
   /** A rule version ready to run on this instance: how it matches, and its keyed state. */
@@ -455,10 +511,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
   @Override
   public void open(OpenContext openContext) throws Exception {
     Schema envelopeSchema = new Schema.Parser().parse(envelopeSchemaJson);
-    eventTypes = new HashSet<>();
-    for (Schema s : RuleEnvelopes.eventSchemas(envelopeSchema)) {
-      eventTypes.add(s.getName());
-    }
+    eventTypes = eventTypes(envelopeSchema);
     GenericRecordAvroTypeInfo envelopeType = new GenericRecordAvroTypeInfo(envelopeSchema);
     envelopeSerializer = getRuntimeContext().createSerializer(envelopeType);
     partialMatchesType = PartialMatch.listTypeInfo(envelopeType);
@@ -489,7 +542,9 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       throws Exception {
     long timestamp = Envelopes.eventTime(envelope);
     long watermark = ctx.timerService().currentWatermark();
-    running(ctx.getBroadcastState(RULES));
+    if (running == null) {
+      running(ctx.getBroadcastState(RULES));
+    }
     if (!arrivalVersions.isEmpty()) {
       arrive(envelope, timestamp, watermark, ctx, out);
       if (!eventTimeVersions) {
@@ -570,7 +625,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     Collection<String> stored = had == null ? List.of() : had.size() > 8 ? new HashSet<>(had) : had;
     List<String> keep = new ArrayList<>();
     Emitter emitter = new Emitter(ctx, out);
-    for (Running r : running(ctx.getBroadcastState(RULES))) {
+    for (Running r : running != null ? running : running(ctx.getBroadcastState(RULES))) {
       Live l = r.live();
       if (r.arrival()) {
         // It saw its events as they arrived; here it only expires partial matches. Its state is
@@ -679,6 +734,11 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         Rule rule = check(command);
         List<RuleVersionEntry> versions = new ArrayList<>();
         if (action == RuleAction.ADD) {
+          if (entry != null && isActive(entry, rule)) {
+            // A repeated ADD (a start-up rule already in force, a command read again): no change.
+            status.setState(RuleState.ACTIVE).setActiveVersion(rule.version());
+            return;
+          }
           if (entry != null) {
             throw new RuleException(id, 1, "ADD: rule '" + id + "' exists; use UPDATE with a higher version");
           }
@@ -747,6 +807,14 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     }
   }
 
+  private static Set<String> eventTypes(Schema envelopeSchema) {
+    Set<String> names = new HashSet<>();
+    for (Schema s : RuleEnvelopes.eventSchemas(envelopeSchema)) {
+      names.add(s.getName());
+    }
+    return names;
+  }
+
   /** Validates an ADD or UPDATE command's rule against the command and this job's input. */
   private Rule check(RuleCommand command) throws RuleException {
     String id = command.getRuleId();
@@ -760,6 +828,12 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     if (command.getVersion() != null && command.getVersion() != rule.version()) {
       throw new RuleException(id, 1, "version: the document says " + rule.version() + ", the command " + command.getVersion());
     }
+    return check(rule);
+  }
+
+  /** Validates a rule against this job's input: its event types and key. */
+  private Rule check(Rule rule) throws RuleException {
+    String id = rule.id();
     for (String type : rule.eventTypes()) {
       if (!eventTypes.contains(type)) {
         throw new RuleException(id, 1, "eventTypes: this job reads " + new java.util.TreeSet<>(eventTypes) + ", not " + type);
@@ -769,6 +843,16 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       throw new RuleException(id, 1, "key: this job is keyed by '" + keyField + "', not '" + rule.key() + "'");
     }
     return rule;
+  }
+
+  /** Whether {@code rule} is in force in {@code entry}: the active version, with the same YAML. */
+  private static boolean isActive(RuleSetEntry entry, Rule rule) {
+    for (RuleVersionEntry v : entry.getVersions()) {
+      if (v.getMode() == RuleVersionMode.ACTIVE && v.getVersion() == rule.version() && v.getYaml().equals(rule.yaml())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Drops a rule version's state for every key on this instance. */

@@ -145,13 +145,25 @@ final class SequenceMatcher {
   boolean advance(List<PartialMatch> matches, long time, Output out) {
     // In event-time order the list is ordered by start time: if its first match has not expired,
     // none has, and having released after every change, there is nothing to release either. In
-    // arrival order a late event may start a match after later ones, so every match is checked.
-    if (matches.isEmpty() || window <= 0 || (!arrival && time - matches.get(0).startTime < window)) {
+    // arrival order a late event may start a match after later ones: the earliest start decides.
+    if (matches.isEmpty() || window <= 0 || time - earliestStart(matches) < window) {
       return false;
     }
     int stages = stageNames.size();
     boolean changed = matches.removeIf(m -> m.stages() < stages && time - m.startTime >= window);
     return release(matches, out) || changed;
+  }
+
+  /** The earliest first-event time of {@code matches}: the first's, unless in arrival order. */
+  private long earliestStart(List<PartialMatch> matches) {
+    if (!arrival) {
+      return matches.get(0).startTime;
+    }
+    long earliest = Long.MAX_VALUE;
+    for (int i = 0; i < matches.size(); i++) {
+      earliest = Math.min(earliest, matches.get(i).startTime);
+    }
+    return earliest;
   }
 
   /**

@@ -150,4 +150,52 @@ class RuleEngineArrivalOrderTest {
       assertThat(alerts(h)).isEmpty();
     }
   }
+
+  @Test
+  void startUpRulesMatchTheFirstEventsEvenBeforeTheirCommandsArrive() throws Exception {
+    RuleCommand add = TestEvents.command(RuleAction.ADD, SPIKE);
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId", List.of(add))) {
+      h.processElement(reading("d1", "a", 1_000, 20), 1_000);
+      h.processElement(reading("d1", "b", 2_000, 31), 2_000);
+      assertThat(alerts(h)).containsExactly("d1 before=[a];spike=[b]");
+      // The same ADD through the command stream (its status) changes nothing.
+      h.processBroadcastElement(add, 0);
+      assertThat(h.getSideOutput(RuleEngine.STATUS)).singleElement().satisfies(s -> {
+        assertThat(s.getValue().getAccepted()).isTrue();
+        assertThat(s.getValue().getActiveVersion()).isEqualTo(1);
+      });
+      h.processElement(reading("d1", "c", 3_000, 20), 3_000);
+      h.processElement(reading("d1", "d", 4_000, 35), 4_000);
+      h.processWatermark(Long.MAX_VALUE);
+      assertThat(alerts(h)).containsExactly("d1 before=[a];spike=[b]", "d1 before=[c];spike=[d]");
+    }
+  }
+
+  @Test
+  void aRestoredEngineKeepsItsRuleSetRatherThanTheStartUpRules() throws Exception {
+    RuleCommand add = TestEvents.command(RuleAction.ADD, SPIKE);
+    org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId", List.of(add))) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.DELETE, "spike", null), 0);
+      snapshot = h.snapshot(1, 1);
+    }
+    try (var h = TestEvents.restoredHarness(ENVELOPE, "deviceId", snapshot, List.of(add))) {
+      h.processElement(reading("d1", "a", 1_000, 20), 1_000);
+      h.processElement(reading("d1", "b", 2_000, 31), 2_000);
+      h.processWatermark(Long.MAX_VALUE);
+      assertThat(alerts(h)).isEmpty();
+    }
+  }
+
+  @Test
+  void aRepeatedAddOfTheActiveVersionIsAcceptedAndAChangedOneRejected() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, SPIKE), 0);
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, SPIKE), 0);
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, SPIKE.replace("+ 10.0", "+ 20.0")), 0);
+      var statuses = h.getSideOutput(RuleEngine.STATUS).stream().map(StreamRecord::getValue).toList();
+      assertThat(statuses).extracting(s -> s.getAccepted()).containsExactly(true, true, false);
+      assertThat(statuses.get(2).getError()).contains("ADD: rule 'spike' exists; use UPDATE with a higher version");
+    }
+  }
 }

@@ -70,9 +70,15 @@ final class TestEvents {
 
   static KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> harness(
       Schema envelopeSchema, String keyField) throws Exception {
+    return harness(envelopeSchema, keyField, List.of());
+  }
+
+  /** An engine harness whose engine starts with {@code startUpRules} (ADD commands) in force. */
+  static KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> harness(
+      Schema envelopeSchema, String keyField, List<RuleCommand> startUpRules) throws Exception {
     KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h =
         ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
-            new RuleEngine(envelopeSchema, keyField), KEY, Types.STRING, RuleEngine.RULES);
+            new RuleEngine(envelopeSchema, keyField, startUpRules), KEY, Types.STRING, RuleEngine.RULES);
     // As RuleCommands.watermarks() does in a job: the control input never holds event time back.
     h.processBroadcastWatermark(Long.MAX_VALUE);
     return h;
@@ -81,9 +87,15 @@ final class TestEvents {
   /** A fresh engine harness restored from {@code snapshot}. */
   static KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> restoredHarness(
       Schema envelopeSchema, String keyField, OperatorSubtaskState snapshot) throws Exception {
+    return restoredHarness(envelopeSchema, keyField, snapshot, List.of());
+  }
+
+  /** A fresh engine harness, given {@code startUpRules}, restored from {@code snapshot}. */
+  static KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> restoredHarness(
+      Schema envelopeSchema, String keyField, OperatorSubtaskState snapshot, List<RuleCommand> startUpRules) throws Exception {
     KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h =
         new KeyedBroadcastOperatorTestHarness<>(
-            new CoBroadcastWithKeyedOperator<>(new RuleEngine(envelopeSchema, keyField), List.of(RuleEngine.RULES)),
+            new CoBroadcastWithKeyedOperator<>(new RuleEngine(envelopeSchema, keyField, startUpRules), List.of(RuleEngine.RULES)),
             KEY, Types.STRING, 1, 1, 0);
     h.setup();
     h.initializeState(snapshot);
