@@ -480,6 +480,9 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         }
         state = new ArrayList<>(2);
       }
+      // While the key holds partial matches it has a timer at or before their earliest expiry
+      // (set here, then by each firing); only an earlier expiry needs another.
+      long timedUntil = fresh ? Long.MAX_VALUE : matcher.nextExpiry(state);
       SequenceMatcher.Output out = emitter.sequenceOutput(compiled);
       boolean changed = !fresh && matcher.advance(state, timestamp, out);
       changed |= matcher.process(
@@ -493,7 +496,10 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       if (changed) {
         matches.update(state);
       }
-      emitter.nextExpiry = Math.min(emitter.nextExpiry, matcher.nextExpiry(state));
+      long expiry = matcher.nextExpiry(state);
+      if (expiry < timedUntil) {
+        emitter.nextExpiry = Math.min(emitter.nextExpiry, expiry);
+      }
     }
 
     @Override

@@ -152,6 +152,21 @@ class RuleEngineArrivalOrderTest {
   }
 
   @Test
+  void aLateEventsPartialMatchIsClearedWhenItsOwnEarlierWindowEnds() throws Exception {
+    try (var h = TestEvents.harness(ENVELOPE, "deviceId")) {
+      h.processBroadcastElement(TestEvents.command(RuleAction.ADD, SPIKE), 0);
+      // a's partial match would expire at 400 s; b, stamped at 0 s, kills it (next, not 10 degrees
+      // hotter) and starts one that expires at 300 s: the key needs a timer by then.
+      h.processElement(reading("d1", "a", 100_000, 20), 100_000);
+      h.processElement(reading("d1", "b", 0, 15), 0);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isGreaterThan(0);
+      h.processWatermark(350_000);
+      assertThat(TestEvents.numKeyedStateEntries(h)).isZero();
+      assertThat(alerts(h)).isEmpty();
+    }
+  }
+
+  @Test
   void startUpRulesMatchTheFirstEventsEvenBeforeTheirCommandsArrive() throws Exception {
     RuleCommand add = TestEvents.command(RuleAction.ADD, SPIKE);
     try (var h = TestEvents.harness(ENVELOPE, "deviceId", List.of(add))) {
