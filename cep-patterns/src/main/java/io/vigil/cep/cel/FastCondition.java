@@ -7,8 +7,9 @@ import org.apache.avro.generic.GenericRecord;
 
 /**
  * A boolean CEL condition compiled to a tree of small Java nodes that read the event's and the
- * stages' Avro fields directly, for conditions in a subset where that matches CEL exactly; about
- * ten times cheaper than CEL's interpreter, which stays the reference and the fallback.
+ * stages' Avro fields directly, for conditions in a subset where that matches CEL exactly. It
+ * costs tens of nanoseconds where CEL's interpreter with its variable binding costs microseconds
+ * ({@code CelBenchmark}); the interpreter stays the reference and the fallback.
  *
  * <p>The subset: constants (bool, int, double, string, null); the current event's fields ({@code
  * amount}, {@code event.amount}); {@code first(s).f}, {@code last(s).f}; {@code count(s)}, {@code
