@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Random;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.util.Utf8;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -81,7 +82,7 @@ class FastConditionDifferentialTest {
     r.put("l", pick(LONGS));
     r.put("d", pickDouble());
     r.put("f", (float) pickDouble());
-    r.put("s", random.nextBoolean() ? pick(STRINGS) : new org.apache.avro.util.Utf8(pick(STRINGS)));
+    r.put("s", random.nextBoolean() ? pick(STRINGS) : new Utf8(pick(STRINGS)));
     r.put("b", random.nextBoolean());
     r.put("e", new GenericData.EnumSymbol(CelFixture.SCHEMA.getField("e").schema(), pick(new String[] {"OK", "WARN", "FAULT"})));
     r.put("ni", random.nextInt(3) == 0 ? null : pick(LONGS));

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.flink.cep.pattern.conditions.IterativeCondition;
@@ -94,7 +95,7 @@ class StageConditionTest {
   void eventOfAnotherTypeNeverMatches() throws Exception {
     GenericRecord other =
         new GenericData.Record(
-            org.apache.avro.SchemaBuilder.record("Other").fields().requiredDouble("d").endRecord());
+            SchemaBuilder.record("Other").fields().requiredDouble("d").endRecord());
     other.put("d", 1.0);
     CompiledExpression c = CelFixture.ENV.compile("true || d > 0.0");
     assertThat(new StageCondition("Reading", c).filter(envelope(other), matched())).isFalse();
