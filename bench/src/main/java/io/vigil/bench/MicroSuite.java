@@ -95,6 +95,8 @@ public final class MicroSuite {
     cases.add(new Case("cel", "field condition, per event", 1, cel::fieldConditionPerEvent));
     cases.add(new Case("cel", "stage condition, per event", 1, cel::stageConditionPerEvent));
     cases.add(new Case("cel", "evaluation only", 1, cel::evalOnly));
+    cases.add(new Case("cel", "field condition, fast path", 1, cel::fastFieldConditionPerEvent));
+    cases.add(new Case("cel", "stage condition, fast path", 1, cel::fastStageConditionPerEvent));
     for (String metric : List.of("count", "sum(temperature)", "avg(temperature)", "stddev(temperature)", "distinct(deviceId)", "p95(temperature)")) {
       AggregateBenchmark b = new AggregateBenchmark();
       b.metric = metric;

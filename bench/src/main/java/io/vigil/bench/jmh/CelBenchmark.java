@@ -4,7 +4,9 @@ import dev.cel.common.types.SimpleType;
 import io.vigil.cep.cel.CelEnvironment;
 import io.vigil.cep.cel.CelValues;
 import io.vigil.cep.cel.CompiledExpression;
+import io.vigil.cep.cel.StageAccess;
 import io.vigil.functions.event.Envelopes;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * fields converted to CEL values, an activation built, the compiled program run. Two conditions:
  * on the current event only, and the benchmark rule's, which also reads the previous stage.
  * {@code evalOnly} runs the program on a prepared activation, separating CEL from the conversion.
+ * The {@code fast} cases evaluate the same conditions with their {@code FastCondition}, as {@code
+ * StageCondition} now does, reading the event and the stage's events in place.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -40,7 +44,22 @@ public class CelBenchmark {
   private CompiledExpression stageCondition;
   private List<GenericRecord> events;
   private Map<String, Object> prepared;
+  private List<List<GenericRecord>> previous;
   private int next;
+
+  /** The stage {@code before} as a list of events, the partial match of these cases. */
+  private static final StageAccess<List<GenericRecord>> BEFORE =
+      new StageAccess<>() {
+        @Override
+        public Iterable<GenericRecord> events(List<GenericRecord> context, String stage) {
+          return context;
+        }
+
+        @Override
+        public GenericRecord event(GenericRecord element) {
+          return element;
+        }
+      };
 
   @Setup
   public void setUp() {
@@ -51,6 +70,13 @@ public class CelBenchmark {
         new CelEnvironment(schema, List.of(new CelEnvironment.StageType("before", schema)), SimpleType.BOOL)
             .compile("temperature >= last(before).temperature + 10.0");
     prepared = activation(events.get(0));
+    previous = new ArrayList<>();
+    for (int i = 0; i < Inputs.CYCLE; i++) {
+      previous.add(List.of(events.get((i + 1) & (Inputs.CYCLE - 1))));
+    }
+    if (fieldCondition.fast() == null || stageCondition.fast() == null) {
+      throw new IllegalStateException("the benchmark conditions have no fast form");
+    }
   }
 
   private static Map<String, Object> activation(GenericRecord event) {
@@ -77,5 +103,16 @@ public class CelBenchmark {
   @Benchmark
   public Object evalOnly() throws Exception {
     return fieldCondition.eval(prepared);
+  }
+
+  @Benchmark
+  public Object fastFieldConditionPerEvent() throws Exception {
+    return fieldCondition.fast().test(events.get(next++ & (Inputs.CYCLE - 1)), List.of(), BEFORE);
+  }
+
+  @Benchmark
+  public Object fastStageConditionPerEvent() throws Exception {
+    int i = next++ & (Inputs.CYCLE - 1);
+    return stageCondition.fast().test(events.get(i), previous.get(i), BEFORE);
   }
 }

@@ -93,6 +93,7 @@ public final class CelEnvironment {
   public record StageType(String name, Schema schema) {}
 
   private final CelCompiler compiler;
+  private final Set<String> stageNames = new HashSet<>();
   private final Set<String> stageVariables = new HashSet<>();
   private final Set<String> stringFields = new HashSet<>();
 
@@ -119,6 +120,7 @@ public final class CelEnvironment {
     }
     for (StageType stage : stages) {
       builder.addVar(stage.name(), ListType.create(struct(stage.schema(), structs)));
+      stageNames.add(stage.name());
       stageVariables.add(stage.name());
       for (Schema.Field f : stage.schema().getFields()) {
         Optional<CelType> t = celType(f.schema());
@@ -145,7 +147,8 @@ public final class CelEnvironment {
   }
 
   /**
-   * Compiles and type-checks {@code expression}.
+   * Compiles and type-checks {@code expression}, with a {@link FastCondition} when it is a
+   * boolean expression in that evaluator's subset.
    *
    * @throws IllegalArgumentException with CEL's messages (one per line, with the column) when
    *     the expression does not parse or type-check
@@ -161,7 +164,12 @@ public final class CelEnvironment {
       }
       Map<String, String> required = new HashMap<>();
       requiredEqualities(ast, ast.getExpr(), required);
-      return new CompiledExpression(expression, RUNTIME.createProgram(ast), Set.copyOf(used), Map.copyOf(required));
+      return new CompiledExpression(
+          expression,
+          RUNTIME.createProgram(ast),
+          Set.copyOf(used),
+          Map.copyOf(required),
+          FastCondition.of(ast, stageNames, stageVariables).orElse(null));
     } catch (CelValidationException e) {
       StringBuilder message = new StringBuilder();
       for (CelIssue issue : e.getErrors()) {

@@ -13,9 +13,21 @@ import java.util.Set;
  *     reads, so the caller materialises only those
  * @param requiredEquals string fields of the current event the expression requires to equal a
  *     literal (from {@code site == 'north' && ...}): it is false for any event without those values
+ * @param fast the same expression as a {@link FastCondition}, or null when it is not a boolean
+ *     expression in that evaluator's subset; {@code program} is always complete
  */
 public record CompiledExpression(
-    String text, CelRuntime.Program program, Set<String> stageVariables, Map<String, String> requiredEquals) {
+    String text,
+    CelRuntime.Program program,
+    Set<String> stageVariables,
+    Map<String, String> requiredEquals,
+    FastCondition fast) {
+
+  /** An expression evaluated only by CEL's interpreter. */
+  public CompiledExpression(
+      String text, CelRuntime.Program program, Set<String> stageVariables, Map<String, String> requiredEquals) {
+    this(text, program, stageVariables, requiredEquals, null);
+  }
 
   public Object eval(Map<String, ?> activation) throws CelEvaluationException {
     return program.eval(activation);

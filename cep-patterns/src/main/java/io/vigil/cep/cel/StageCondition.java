@@ -26,10 +26,27 @@ import org.apache.flink.cep.pattern.conditions.IterativeCondition;
  * condition, within one context per partial match), or the same event against a condition that
  * reads no stage once per partial match; so it remembers its last result, keyed by the identity
  * of the event and, for a condition that reads stages, of the context (the partial match).
+ *
+ * <p>A condition with a {@link FastCondition} is evaluated by it, reading the stages in place;
+ * only what it leaves undecided goes to CEL's interpreter with bound variables.
  */
 public final class StageCondition extends IterativeCondition<GenericRecord> {
 
   private static final long serialVersionUID = 1L;
+
+  /** A partial match's stages for the fast path, read in place from Flink's context. */
+  private static final StageAccess<Context<GenericRecord>> PARTIAL_MATCH =
+      new StageAccess<>() {
+        @Override
+        public Iterable<GenericRecord> events(Context<GenericRecord> context, String stage) throws Exception {
+          return context.getEventsForPattern(stage);
+        }
+
+        @Override
+        public GenericRecord event(GenericRecord envelope) {
+          return Envelopes.event(envelope);
+        }
+      };
 
   private final String eventType;
   private final transient CompiledExpression expression;
@@ -119,6 +136,13 @@ public final class StageCondition extends IterativeCondition<GenericRecord> {
     }
     if (alwaysTrue) {
       return true;
+    }
+    FastCondition fast = expression.fast();
+    if (fast != null) {
+      Boolean result = fast.test(event, ctx, PARTIAL_MATCH);
+      if (result != null) {
+        return result;
+      }
     }
     Object[] values = new Object[variables.length];
     int v = 0;
