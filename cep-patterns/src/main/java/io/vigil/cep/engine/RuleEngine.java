@@ -463,7 +463,17 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         matches.update(state);
       }
       emitter.nextExpiry = Math.min(emitter.nextExpiry, matcher.nextExpiry(state));
+      emitter.earliestExpiry = Math.min(emitter.earliestExpiry, matcher.earliestExpiry(state));
       return true;
+    }
+
+    /** Notes in {@code emitter} when the key's partial matches of this version expire. */
+    void noteExpiry(Emitter emitter) throws Exception {
+      List<PartialMatch> state = matches.value();
+      if (state != null) {
+        emitter.nextExpiry = Math.min(emitter.nextExpiry, matcher.nextExpiry(state));
+        emitter.earliestExpiry = Math.min(emitter.earliestExpiry, matcher.earliestExpiry(state));
+      }
     }
 
     /**
@@ -630,18 +640,21 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     List<String> had = withState.value();
     Collection<String> stored = had == null ? List.of() : had.size() > 8 ? new HashSet<>(had) : had;
     List<String> keep = new ArrayList<>();
+    boolean nfaKeeps = false;
     Emitter emitter = new Emitter(ctx, out);
     for (Running r : running != null ? running : running(ctx.getBroadcastState(RULES))) {
       Live l = r.live();
       if (r.arrival()) {
         // It saw its events as they arrived; here it only expires partial matches. Its state is
         // read directly, not through the versions-with-state record, which it never enters.
-        if (toWatermark) {
-          try {
+        try {
+          if (toWatermark) {
             l.run(true, r.draining(), null, timestamp, true, watermark, emitter);
-          } catch (RuntimeException e) {
-            failed(l, null, e, ctx);
+          } else {
+            ((SequenceLive) l).noteExpiry(emitter);
           }
+        } catch (RuntimeException e) {
+          failed(l, null, e, ctx);
         }
         continue;
       }
@@ -655,6 +668,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       }
       if (keeps) {
         keep.add(l.key);
+        nfaKeeps |= l instanceof NfaLive;
       }
     }
     if (!keep.equals(had == null ? List.of() : had)) {
@@ -664,11 +678,15 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
         withState.update(keep);
       }
     }
-    if (!toWatermark) {
+    if (!toWatermark && (nfaKeeps || emitter.earliestExpiry <= watermark)) {
       // Timers fire in order, so this one runs after every buffered timestamp up to the watermark
       // (and sees to the expiry timer then).
       ctx.timerService().registerEventTimeTimer(watermark);
     } else if (sequencesExpire) {
+      // Advancing a simple sequence to a time before its earliest expiry changes nothing, so
+      // without NFA state or expiries up to the watermark the key needs no timer there: one
+      // timer firing per buffered timestamp instead of two. Its partial matches still need their
+      // expiry timer.
       keepExpiryTimer(timestamp, emitter.nextExpiry, ctx);
     }
   }
@@ -687,7 +705,8 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
    * own timers. A key that starts a match on most events (a first stage of {@code true}) so has
    * about one timer per window instead of one per event, and the timer queue stays small.
    *
-   * <p>Called only once the key has advanced to the watermark, so {@code nextExpiry} is after it.
+   * <p>Called once the key has advanced to the watermark, or when advancing it there would change
+   * nothing, so {@code nextExpiry} is after the watermark.
    *
    * @param timestamp the firing timer's time: a recorded timer after it is still pending
    */
@@ -1001,6 +1020,11 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     final Collector<Alert> out;
     /** The earliest time a partial match of a {@link SequenceMatcher} version run so far expires. */
     long nextExpiry = Long.MAX_VALUE;
+    /**
+     * The same over every partial match ({@link SequenceMatcher#earliestExpiry}): advancing the key
+     * to a time before it changes nothing.
+     */
+    long earliestExpiry = Long.MAX_VALUE;
 
     Emitter(ReadOnlyContext ctx, Collector<Alert> out) {
       this.ctx = ctx;

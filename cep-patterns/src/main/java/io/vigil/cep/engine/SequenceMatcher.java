@@ -187,6 +187,24 @@ final class SequenceMatcher {
     return earliest;
   }
 
+  /**
+   * The earliest time at which advancing {@code matches} drops a partial match ({@link #advance}),
+   * or {@link Long#MAX_VALUE}: before it, advancing changes nothing. Unlike {@link #nextExpiry},
+   * this counts every partial match.
+   */
+  long earliestExpiry(List<PartialMatch> matches) {
+    long earliest = Long.MAX_VALUE;
+    if (window > 0) {
+      int stages = stageNames.size();
+      for (PartialMatch m : matches) {
+        if (m.stages() < stages) {
+          earliest = Math.min(earliest, m.startTime + window);
+        }
+      }
+    }
+    return earliest;
+  }
+
   /** Whether this rule matches in arrival order, each event as it reaches the engine. */
   boolean arrival() {
     return arrival;
