@@ -314,8 +314,10 @@ public final class Main {
   private static void latency(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, List<String> backends, PrintStream out)
       throws Exception {
     List<Map<String, Object>> rows = new ArrayList<>();
-    for (String profile :
-        List.of("bench spec", "low latency", "low latency, heap state", "arrival order", "arrival order, heap state")) {
+    // Event time with the low-latency settings runs on the heap only: on RocksDB its tail is the
+    // checkpoints' (as the arrival-order RocksDB row shows), and the section stays within the
+    // harness's time budget.
+    for (String profile : List.of("bench spec", "low latency, heap state", "arrival order", "arrival order, heap state")) {
       boolean low = !profile.equals("bench spec");
       boolean heap = profile.endsWith("heap state");
       if (!backends.contains(heap ? "hashmap" : "rocksdb")) {
