@@ -6,11 +6,9 @@ import io.vigil.functions.event.Envelopes;
 import io.vigil.schemas.Alert;
 import io.vigil.schemas.DeadLetter;
 import io.vigil.schemas.DeadLetterReason;
-import io.vigil.schemas.DeviceStatus;
 import io.vigil.schemas.RuleAction;
 import io.vigil.schemas.RuleCommand;
 import io.vigil.schemas.SensorReading;
-import java.time.Instant;
 import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
@@ -50,21 +48,7 @@ class RuleEngineArrivalOrderTest {
   private static final String SPIKE_IN_EVENT_TIME = SPIKE.replace("order: arrival\n", "");
 
   private static GenericRecord reading(String device, String id, long time, double temperature) {
-    return TestEvents.envelope(
-        ENVELOPE,
-        SensorReading.newBuilder()
-            .setEventId(id)
-            .setDeviceId(device)
-            .setSite("s")
-            .setEventTime(Instant.ofEpochMilli(time))
-            .setTemperature(temperature)
-            .setHumidity(40)
-            .setBattery(80)
-            .setStatus(DeviceStatus.OK)
-            .setFirmware("1")
-            .build(),
-        device,
-        time);
+    return TestEvents.reading(ENVELOPE, device, id, time, temperature);
   }
 
   private static List<String> alerts(KeyedBroadcastOperatorTestHarness<String, GenericRecord, RuleCommand, Alert> h) {

@@ -538,18 +538,7 @@ class RuleEngineEquivalenceTest {
   private static List<String> runOracle(
       Case c, Pattern<GenericRecord, GenericRecord> pattern, NFACompiler.NFAFactory<GenericRecord> factory, List<Object[]> events)
       throws Exception {
-    CepOperator<GenericRecord, String, String> operator =
-        new CepOperator<>(
-            new GenericRecordAvroTypeInfo(ENVELOPE).createSerializer(new SerializerConfigImpl()),
-            false,
-            factory,
-            null,
-            pattern.getAfterMatchSkipStrategy(),
-            new Canonical(c.leaves),
-            null);
-    try (KeyedOneInputStreamOperatorTestHarness<String, GenericRecord, String> h =
-        new KeyedOneInputStreamOperatorTestHarness<>(operator, TestEvents.KEY, Types.STRING)) {
-      h.open();
+    try (KeyedOneInputStreamOperatorTestHarness<String, GenericRecord, String> h = oracleHarness(c, pattern, factory, false)) {
       feed(
           events,
           new Feed() {
@@ -577,18 +566,7 @@ class RuleEngineEquivalenceTest {
   private static List<String> runProcessingTimeOracle(
       Case c, Pattern<GenericRecord, GenericRecord> pattern, NFACompiler.NFAFactory<GenericRecord> factory, List<Object[]> events)
       throws Exception {
-    CepOperator<GenericRecord, String, String> operator =
-        new CepOperator<>(
-            new GenericRecordAvroTypeInfo(ENVELOPE).createSerializer(new SerializerConfigImpl()),
-            true,
-            factory,
-            null,
-            pattern.getAfterMatchSkipStrategy(),
-            new Canonical(c.leaves),
-            null);
-    try (KeyedOneInputStreamOperatorTestHarness<String, GenericRecord, String> h =
-        new KeyedOneInputStreamOperatorTestHarness<>(operator, TestEvents.KEY, Types.STRING)) {
-      h.open();
+    try (KeyedOneInputStreamOperatorTestHarness<String, GenericRecord, String> h = oracleHarness(c, pattern, factory, true)) {
       List<GenericRecord> envelopes = envelopes(events);
       long last = 0;
       for (int i = 0; i < envelopes.size(); i++) {
@@ -600,6 +578,25 @@ class RuleEngineEquivalenceTest {
       h.setProcessingTime(last + 1_000);
       return new ArrayList<>(h.extractOutputValues());
     }
+  }
+
+  /** An open harness of Flink's CepOperator for the case's hand-built pattern, in event or processing time. */
+  private static KeyedOneInputStreamOperatorTestHarness<String, GenericRecord, String> oracleHarness(
+      Case c, Pattern<GenericRecord, GenericRecord> pattern, NFACompiler.NFAFactory<GenericRecord> factory, boolean processingTime)
+      throws Exception {
+    CepOperator<GenericRecord, String, String> operator =
+        new CepOperator<>(
+            new GenericRecordAvroTypeInfo(ENVELOPE).createSerializer(new SerializerConfigImpl()),
+            processingTime,
+            factory,
+            null,
+            pattern.getAfterMatchSkipStrategy(),
+            new Canonical(c.leaves),
+            null);
+    KeyedOneInputStreamOperatorTestHarness<String, GenericRecord, String> h =
+        new KeyedOneInputStreamOperatorTestHarness<>(operator, TestEvents.KEY, Types.STRING);
+    h.open();
+    return h;
   }
 
   /** Flink CEP's output in the same canonical form as {@link TestEvents#canonical}. */

@@ -2,10 +2,13 @@ package io.vigil.cep.engine;
 
 import io.vigil.functions.event.Envelopes;
 import io.vigil.schemas.Alert;
+import io.vigil.schemas.DeviceStatus;
 import io.vigil.schemas.MatchedEvent;
 import io.vigil.schemas.RuleAction;
 import io.vigil.schemas.RuleCommand;
+import io.vigil.schemas.SensorReading;
 import io.vigil.schemas.SourceRef;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,6 +58,25 @@ final class TestEvents {
       r.put(f.pos(), v);
     }
     return r;
+  }
+
+  /** A valid sensor reading as an envelope of {@code envelopeSchema}, keyed by its device. */
+  static GenericRecord reading(Schema envelopeSchema, String device, String id, long time, double temperature) {
+    return envelope(
+        envelopeSchema,
+        SensorReading.newBuilder()
+            .setEventId(id)
+            .setDeviceId(device)
+            .setSite("s")
+            .setEventTime(Instant.ofEpochMilli(time))
+            .setTemperature(temperature)
+            .setHumidity(40)
+            .setBattery(80)
+            .setStatus(DeviceStatus.OK)
+            .setFirmware("1")
+            .build(),
+        device,
+        time);
   }
 
   static RuleCommand command(RuleAction action, String yaml) {
