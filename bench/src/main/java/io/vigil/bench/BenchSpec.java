@@ -45,11 +45,7 @@ public final class BenchSpec {
   public static CompiledSpec compile(Path checkpointDir) throws Exception {
     CompiledSpec spec = SpecCompiler.compile(SpecLoader.parse(FILE, resource(FILE)), System::getenv);
     spec.configuration().set(VigilOptions.CHECKPOINT_DIR, checkpointDir.toUri().toString());
-    return copy(
-        spec,
-        Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(RULE_YAML, "bench")), null, false, null, null, Map.of())),
-        spec.configuration(),
-        spec.maxOutOfOrderness());
+    return withRule(spec, RULE_YAML);
   }
 
   /** The output kinds of a spec, as {@code outputs:} names them, that the Kafka table writes to topics. */
@@ -127,9 +123,14 @@ public final class BenchSpec {
    * as it reaches the rule engine, so an alert no longer waits for the watermark.
    */
   public static CompiledSpec withArrivalOrderRule(CompiledSpec spec) {
+    return withRule(spec, ARRIVAL_RULE_YAML);
+  }
+
+  /** {@code spec} with {@code yaml} as its only start-up rule. */
+  private static CompiledSpec withRule(CompiledSpec spec, String yaml) {
     return copy(
         spec,
-        Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(ARRIVAL_RULE_YAML, "bench")), null, false, null, null, Map.of())),
+        Optional.of(new CompiledSpec.RuleSettings(List.of(RuleLibrary.add(yaml, "bench")), null, false, null, null, Map.of())),
         spec.configuration(),
         spec.maxOutOfOrderness());
   }

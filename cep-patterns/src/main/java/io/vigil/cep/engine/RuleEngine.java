@@ -558,9 +558,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
       throws Exception {
     long timestamp = Envelopes.eventTime(envelope);
     long watermark = ctx.timerService().currentWatermark();
-    if (running == null) {
-      running(ctx.getBroadcastState(RULES));
-    }
+    running(ctx);
     if (!arrivalVersions.isEmpty()) {
       arrive(envelope, timestamp, watermark, ctx, out);
       if (!eventTimeVersions) {
@@ -642,7 +640,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
     List<String> keep = new ArrayList<>();
     boolean nfaKeeps = false;
     Emitter emitter = new Emitter(ctx, out);
-    for (Running r : running != null ? running : running(ctx.getBroadcastState(RULES))) {
+    for (Running r : running(ctx)) {
       Live l = r.live();
       if (r.arrival()) {
         // It saw its events as they arrived; here it only expires partial matches. Its state is
@@ -939,8 +937,10 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
    * alerts come out in the same order on every run. Rebuilt after every rule command (the only
    * thing that changes the rule set) and after a restore.
    */
-  private List<Running> running(ReadOnlyBroadcastState<String, RuleSetEntry> rules) throws Exception {
+  private List<Running> running(ReadOnlyContext ctx) throws Exception {
     if (running == null) {
+      // Looked up only here: fetching the broadcast state costs a hash lookup per call.
+      ReadOnlyBroadcastState<String, RuleSetEntry> rules = ctx.getBroadcastState(RULES);
       TreeMap<String, RuleSetEntry> byId = new TreeMap<>();
       for (Map.Entry<String, RuleSetEntry> e : rules.immutableEntries()) {
         byId.put(e.getKey(), e.getValue());

@@ -145,8 +145,10 @@ final class SequenceMatcher {
   boolean advance(List<PartialMatch> matches, long time, Output out) {
     // In event-time order the list is ordered by start time: if its first match has not expired,
     // none has, and having released after every change, there is nothing to release either. In
-    // arrival order a late event may start a match after later ones: the earliest start decides.
-    if (matches.isEmpty() || window <= 0 || time - earliestStart(matches) < window) {
+    // arrival order a late event may start a match after later ones: the earliest expiry decides.
+    if (matches.isEmpty()
+        || window <= 0
+        || (arrival ? time < earliestExpiry(matches) : time - matches.get(0).startTime < window)) {
       return false;
     }
     int stages = stageNames.size();
@@ -154,37 +156,26 @@ final class SequenceMatcher {
     return release(matches, out) || changed;
   }
 
-  /** The earliest first-event time of {@code matches}: the first's, unless in arrival order. */
-  private long earliestStart(List<PartialMatch> matches) {
-    if (!arrival) {
-      return matches.get(0).startTime;
-    }
-    long earliest = Long.MAX_VALUE;
-    for (int i = 0; i < matches.size(); i++) {
-      earliest = Math.min(earliest, matches.get(i).startTime);
-    }
-    return earliest;
-  }
-
   /**
    * The earliest time at which one of {@code matches} times out, or {@link Long#MAX_VALUE} if none
    * will: the window end of the earliest partial match that started after time 0 (the partial
-   * matches {@code CepOperator} sets a timer for, as Flink's NFA flags only those as new).
+   * matches {@code CepOperator} sets a timer for, as Flink's NFA flags only those as new); in
+   * arrival order, of the earliest partial match ({@link #earliestExpiry}).
    */
   long nextExpiry(List<PartialMatch> matches) {
-    long earliest = Long.MAX_VALUE;
+    if (arrival) {
+      // No NFA to mirror: every partial match's expiry counts.
+      return earliestExpiry(matches);
+    }
     if (window > 0) {
       int stages = stageNames.size();
       for (PartialMatch m : matches) {
-        if (m.stages() < stages && (arrival || m.startTime > 0)) {
-          if (!arrival) {
-            return m.startTime + window;
-          }
-          earliest = Math.min(earliest, m.startTime + window);
+        if (m.stages() < stages && m.startTime > 0) {
+          return m.startTime + window;
         }
       }
     }
-    return earliest;
+    return Long.MAX_VALUE;
   }
 
   /**

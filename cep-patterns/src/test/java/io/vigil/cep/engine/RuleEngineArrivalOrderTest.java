@@ -26,26 +26,11 @@ class RuleEngineArrivalOrderTest {
 
   private static final Schema ENVELOPE = Envelopes.schema(SensorReading.getClassSchema());
 
-  /** The benchmark rule: a reading at least 10 degrees above the device's previous one. */
+  /** The benchmark rule (a reading at least 10 degrees above the device's previous one) in arrival order. */
   private static final String SPIKE =
-      """
-      id: spike
-      version: 1
-      severity: high
-      eventTypes: [SensorReading]
-      key: deviceId
-      within: 5 min
-      afterMatch: skip-past-last-event
-      order: arrival
-      pattern:
-        - name: before
-          where: "true"
-        - name: spike
-          after: next
-          where: "temperature >= last(before).temperature + 10.0"
-      """;
+      TestEvents.SPIKE_RULE.replace("afterMatch: skip-past-last-event\n", "afterMatch: skip-past-last-event\norder: arrival\n");
 
-  private static final String SPIKE_IN_EVENT_TIME = SPIKE.replace("order: arrival\n", "");
+  private static final String SPIKE_IN_EVENT_TIME = TestEvents.SPIKE_RULE;
 
   private static GenericRecord reading(String device, String id, long time, double temperature) {
     return TestEvents.reading(ENVELOPE, device, id, time, temperature);

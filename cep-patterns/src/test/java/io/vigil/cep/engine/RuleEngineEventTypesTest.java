@@ -27,22 +27,7 @@ class RuleEngineEventTypesTest {
   private static final Schema ENVELOPE =
       RuleEnvelopes.schema(List.of(SensorReading.getClassSchema(), AnomalyScore.getClassSchema()));
 
-  private static final String SPIKE =
-      """
-      id: spike
-      version: 1
-      severity: high
-      eventTypes: [SensorReading]
-      key: deviceId
-      within: 5 min
-      afterMatch: skip-past-last-event
-      pattern:
-        - name: before
-          where: "true"
-        - name: spike
-          after: next
-          where: "temperature >= last(before).temperature + 10.0"
-      """;
+  private static final String SPIKE = TestEvents.SPIKE_RULE;
 
   /** The same rule alerting on timeouts too, which Flink's NFA runs rather than SequenceMatcher. */
   private static final String SPIKE_WITH_TIMEOUTS =

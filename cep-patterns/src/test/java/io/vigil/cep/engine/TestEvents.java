@@ -60,6 +60,24 @@ final class TestEvents {
     return r;
   }
 
+  /** The benchmark's rule: a reading at least 10 degrees above the same device's previous one. */
+  static final String SPIKE_RULE =
+      """
+      id: spike
+      version: 1
+      severity: high
+      eventTypes: [SensorReading]
+      key: deviceId
+      within: 5 min
+      afterMatch: skip-past-last-event
+      pattern:
+        - name: before
+          where: "true"
+        - name: spike
+          after: next
+          where: "temperature >= last(before).temperature + 10.0"
+      """;
+
   /** A valid sensor reading as an envelope of {@code envelopeSchema}, keyed by its device. */
   static GenericRecord reading(Schema envelopeSchema, String device, String id, long time, double temperature) {
     return envelope(
