@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A benchmark input held in memory: the demo generator's sensor readings 0 .. n-1 (valid ones
@@ -38,6 +39,7 @@ public final class Dataset implements AutoCloseable {
   private final byte[][] values;
   private final List<SensorReading> readings;
   private final long[] ingestNanos;
+  private final AtomicLong pacingEpoch = new AtomicLong();
 
   private Dataset(int devices, byte[][] values, List<SensorReading> readings, boolean stamped) {
     this.id = "dataset-" + IDS.incrementAndGet();
@@ -111,6 +113,15 @@ public final class Dataset implements AutoCloseable {
   /** The readings behind the records, in record order: input for oracles. */
   public List<SensorReading> readings() {
     return readings;
+  }
+
+  /**
+   * The {@code System.nanoTime()} at which a paced run of this dataset started: the first
+   * caller's {@code now}, the same for every later caller (readers of one run share it).
+   */
+  public long pacingEpoch(long now) {
+    pacingEpoch.compareAndSet(0, now);
+    return pacingEpoch.get();
   }
 
   /**

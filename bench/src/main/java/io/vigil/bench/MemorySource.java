@@ -36,8 +36,12 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * so each run's alerts equal the oracle's and runs stay comparable.
  *
  * <p>Options: {@code repeat} plays the dataset that many times (positions wrap around; only for
- * pipelines without event-time state); {@code eventsPerSecond} > 0 paces the source (divided
- * among readers) and, if the dataset is stamped, records each record's emission time.
+ * pipelines without event-time state); {@code eventsPerSecond} > 0 paces the source and, if the
+ * dataset is stamped, records each record's emission time. Paced readers share one clock, the
+ * dataset's {@link Dataset#pacingEpoch}: position {@code n} is due {@code n / eventsPerSecond}
+ * after it, whichever reader emits it. So the readers stay level in event time as the partitions
+ * of a live topic do, and a reader that starts later catches up instead of holding every
+ * downstream watermark back by its delay.
  */
 public final class MemorySource<T> implements Source<T, MemorySource.Split, Void> {
 
@@ -87,8 +91,7 @@ public final class MemorySource<T> implements Source<T, MemorySource.Split, Void
   @Override
   public SourceReader<T, Split> createReader(SourceReaderContext context) {
     Dataset dataset = Dataset.byId(datasetId);
-    double perReader = eventsPerSecond / context.currentParallelism();
-    return new Reader<>(dataset, converter, (long) dataset.size() * repeat, perReader);
+    return new Reader<>(dataset, converter, (long) dataset.size() * repeat, eventsPerSecond);
   }
 
   @Override
@@ -169,7 +172,7 @@ public final class MemorySource<T> implements Source<T, MemorySource.Split, Void
     private final Dataset dataset;
     private final Converter<T> converter;
     private final long total;
-    private final long nanosPerRecord;
+    private final double nanosPerPosition;
     private final long[] stamps;
     private final Deque<Split> splits = new ArrayDeque<>();
     private final CompletableFuture<Void> splitsArrived = new CompletableFuture<>();
@@ -179,15 +182,14 @@ public final class MemorySource<T> implements Source<T, MemorySource.Split, Void
     private int stride;
     private long next;
     private boolean reading;
-    private long pacingStart;
-    private long emitted;
+    private long pacingEpoch;
 
     Reader(Dataset dataset, Converter<T> converter, long total, double eventsPerSecond) {
       this.dataset = dataset;
       this.converter = converter;
       this.total = total;
-      this.nanosPerRecord = eventsPerSecond > 0 ? (long) (1e9 / eventsPerSecond) : 0;
-      this.stamps = nanosPerRecord > 0 ? dataset.ingestNanos() : null;
+      this.nanosPerPosition = eventsPerSecond > 0 ? 1e9 / eventsPerSecond : 0;
+      this.stamps = nanosPerPosition > 0 ? dataset.ingestNanos() : null;
     }
 
     @Override
@@ -210,17 +212,17 @@ public final class MemorySource<T> implements Source<T, MemorySource.Split, Void
         next = split.next();
         reading = true;
         RunClock.markStart();
-        pacingStart = System.nanoTime();
+        pacingEpoch = dataset.pacingEpoch(System.nanoTime());
       }
       long position = offset + next * stride;
       if (position >= total) {
         reading = false;
         return splits.isEmpty() && noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.MORE_AVAILABLE;
       }
-      if (nanosPerRecord > 0) {
+      if (nanosPerPosition > 0) {
         // Sleeping here holds up this task's mailbox for under a millisecond at a time, which the
         // paced (latency) runs accept: their rate is far below what the task can do.
-        long due = pacingStart + emitted * nanosPerRecord;
+        long due = pacingEpoch + (long) (position * nanosPerPosition);
         long wait = due - System.nanoTime();
         if (wait > 0) {
           LockSupport.parkNanos(Math.min(wait, 1_000_000));
@@ -233,7 +235,6 @@ public final class MemorySource<T> implements Source<T, MemorySource.Split, Void
       }
       output.collect(converter.convert(dataset.value(index), position));
       next++;
-      emitted++;
       return InputStatus.MORE_AVAILABLE;
     }
 
