@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,10 +24,11 @@ import org.apache.flink.util.FileUtils;
  * java -jar bench/target/vigil-bench.jar [--quick | --full] [--sections throughput,kafka,cep,latency,scale]
  *     [--events N] [--rounds N] [--out bench/target/results.json]
  *     [--rows limit,vigil,hand-written] [--backends hashmap,rocksdb]
+ *     [--profiles bench-spec,low-latency,low-latency-heap,arrival,arrival-heap]
  * </pre>
  *
  * {@code --backends} selects the state backends of the in-memory whole-pipeline table and of the
- * latency profiles (the heap-state profile is {@code hashmap}, the others {@code rocksdb}); the Kafka
+ * latency profiles (the heap-state profiles run on {@code hashmap}, the others on {@code rocksdb}); the Kafka
  * table ({@code kafka}: a broker process as source and sink) always runs with heap state, and
  * {@code --events} sizes both. {@code --full} (the default) is the README's tables: about 12
  * minutes on 2 cores; {@code --quick} is the same with fewer events and
@@ -84,6 +86,49 @@ public final class Main {
   public static final List<String> SECTIONS = List.of("throughput", "kafka", "cep", "latency", "scale");
 
   /**
+   * The latency section's profiles ({@code --profiles}): the spec as it is, or {@link
+   * BenchSpec#lowLatency}; the rule in event-time or arrival order; RocksDB or heap state.
+   * {@code low-latency} (event time on RocksDB) runs only on request, so that a full run stays
+   * within the harness's 15-minute budget.
+   */
+  enum LatencyProfile {
+    BENCH_SPEC("bench-spec", "bench spec", false, false, false),
+    LOW_LATENCY("low-latency", "low latency", true, false, false),
+    LOW_LATENCY_HEAP("low-latency-heap", "low latency, heap state", true, false, true),
+    ARRIVAL("arrival", "arrival order", true, true, false),
+    ARRIVAL_HEAP("arrival-heap", "arrival order, heap state", true, true, true);
+
+    static final List<String> DEFAULT = List.of("bench-spec", "low-latency-heap", "arrival", "arrival-heap");
+
+    final String id;
+    final String label;
+    final boolean low;
+    final boolean arrival;
+    final boolean heap;
+
+    LatencyProfile(String id, String label, boolean low, boolean arrival, boolean heap) {
+      this.id = id;
+      this.label = label;
+      this.low = low;
+      this.arrival = arrival;
+      this.heap = heap;
+    }
+
+    static LatencyProfile byId(String id) {
+      for (LatencyProfile p : values()) {
+        if (p.id.equals(id)) {
+          return p;
+        }
+      }
+      return null;
+    }
+
+    static List<String> ids() {
+      return Arrays.stream(values()).map(p -> p.id).toList();
+    }
+  }
+
+  /**
    * A section only on request: the micro-benchmarks by CPU time (JMH's runner is the reference;
    * this one stays usable on a shared machine).
    */
@@ -111,6 +156,7 @@ public final class Main {
     List<String> sections = SECTIONS;
     List<String> rows = ThroughputSuite.ROWS;
     List<String> backends = List.of("hashmap", "rocksdb");
+    List<String> profiles = LatencyProfile.DEFAULT;
     Path json = Path.of("bench", "target", "results.json");
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -121,7 +167,13 @@ public final class Main {
         case "--out" -> json = Path.of(args[++i]);
         case "--rows" -> rows = List.of(args[++i].split(","));
         case "--backends" -> backends = List.of(args[++i].split(","));
+        case "--profiles" -> profiles = List.of(args[++i].split(","));
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+      }
+    }
+    for (String p : profiles) {
+      if (LatencyProfile.byId(p) == null) {
+        throw new IllegalArgumentException("unknown latency profile " + p + "; known: " + LatencyProfile.ids());
       }
     }
     for (String s : sections) {
@@ -153,7 +205,7 @@ public final class Main {
         cep(report, spec, mode, out);
       }
       if (sections.contains("latency")) {
-        latency(report, cluster, spec, mode, backends, out);
+        latency(report, cluster, spec, mode, backends, profiles, out);
       }
       if (sections.contains("scale")) {
         scale(report, mode, out);
@@ -311,28 +363,23 @@ public final class Main {
     }
   }
 
-  private static void latency(Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, List<String> backends, PrintStream out)
+  private static void latency(
+      Report report, BenchCluster cluster, CompiledSpec spec, Mode mode, List<String> backends, List<String> profiles, PrintStream out)
       throws Exception {
     List<Map<String, Object>> rows = new ArrayList<>();
-    // Event time with the low-latency settings runs on the heap only: on RocksDB its tail is the
-    // checkpoints' (as the arrival-order RocksDB row shows), and the section stays within the
-    // harness's time budget.
-    for (String profile : List.of("bench spec", "low latency, heap state", "arrival order", "arrival order, heap state")) {
-      boolean low = !profile.equals("bench spec");
-      boolean heap = profile.endsWith("heap state");
-      if (!backends.contains(heap ? "hashmap" : "rocksdb")) {
+    for (LatencyProfile lp : LatencyProfile.values()) {
+      if (!profiles.contains(lp.id) || !backends.contains(lp.heap ? "hashmap" : "rocksdb")) {
         continue;
       }
-      CompiledSpec profiled = low ? BenchSpec.lowLatency(spec) : spec;
-      if (profile.startsWith("arrival order")) {
-        profiled = BenchSpec.withArrivalOrderRule(profiled);
-      }
-      if (heap) {
+      String profile = lp.label;
+      CompiledSpec profiled = lp.low ? BenchSpec.lowLatency(spec) : spec;
+      profiled = BenchSpec.withLatencyRule(profiled, lp.arrival);
+      if (lp.heap) {
         profiled = BenchSpec.withStateBackend(profiled, "hashmap");
       }
       out.printf("latency: profile %s%n", profile);
       LatencySuite.Result r =
-          new LatencySuite(cluster, profiled, low, out).run(2, mode.rocksDbEvents() * 2, mode.latencySeconds());
+          new LatencySuite(cluster, profiled, lp.low, out).run(2, mode.rocksDbEvents() * 2, mode.latencySeconds());
       for (String output : List.of("alerts", "scores")) {
         LatencySuite.Percentiles p = output.equals("alerts") ? r.alerts() : r.scores();
         Map<String, Object> row = new LinkedHashMap<>();

@@ -25,7 +25,15 @@ public record Oracle(long deviceWindows, long siteWindows, long scores, long ale
     return deviceWindows + siteWindows;
   }
 
+  /** The bench rule's step: a spike is a reading at least this much above the one before. */
+  public static final double SPIKE_STEP = 10.0;
+
   public static Oracle of(List<SensorReading> readings) {
+    return of(readings, SPIKE_STEP);
+  }
+
+  /** Like {@link #of(List)}, for the bench rule with a spike of {@code step} degrees. */
+  public static Oracle of(List<SensorReading> readings, double step) {
     Set<String> device = new HashSet<>();
     Set<String> site = new HashSet<>();
     Map<String, List<SensorReading>> byDevice = new HashMap<>();
@@ -40,17 +48,17 @@ public record Oracle(long deviceWindows, long siteWindows, long scores, long ale
     }
     long alerts = 0;
     for (List<SensorReading> series : byDevice.values()) {
-      alerts += spikes(series);
+      alerts += spikes(series, step);
     }
     return new Oracle(device.size(), site.size(), readings.size(), alerts);
   }
 
   /**
-   * Matches of "a reading, then the very next one at least 10 degrees higher, within 5 minutes",
-   * skipping past the last event of each match, in event-time order (stable for ties, as CEP
-   * processes ties in arrival order).
+   * Matches of "a reading, then the very next one at least {@code step} degrees higher, within 5
+   * minutes", skipping past the last event of each match, in event-time order (stable for ties, as
+   * CEP processes ties in arrival order).
    */
-  static long spikes(List<SensorReading> series) {
+  static long spikes(List<SensorReading> series, double step) {
     List<SensorReading> sorted = new ArrayList<>(series);
     sorted.sort(Comparator.comparing(SensorReading::getEventTime));
     long matches = 0;
@@ -58,7 +66,7 @@ public record Oracle(long deviceWindows, long siteWindows, long scores, long ale
       SensorReading before = sorted.get(i);
       SensorReading spike = sorted.get(i + 1);
       long dt = spike.getEventTime().toEpochMilli() - before.getEventTime().toEpochMilli();
-      if (spike.getTemperature() >= before.getTemperature() + 10.0 && dt < WITHIN) {
+      if (spike.getTemperature() >= before.getTemperature() + step && dt < WITHIN) {
         matches++;
         i++;
       }
