@@ -30,7 +30,7 @@ import org.apache.flink.util.FileUtils;
  * {@code --backends} selects the state backends of the in-memory whole-pipeline table and of the
  * latency profiles (the heap-state profiles run on {@code hashmap}, the others on {@code rocksdb}); the Kafka
  * table ({@code kafka}: a broker process as source and sink) always runs with heap state, and
- * {@code --events} sizes both. {@code --full} (the default) is the README's tables: about 12
+ * {@code --events} sizes both. {@code --full} (the default) is the README's tables: about 11
  * minutes on 2 cores; {@code --quick} is the same with fewer events and
  * rounds (about 5 minutes); {@code --smoke} uses tiny
  * counts to check that everything runs and outputs what the oracles expect (the unit test). JMH
