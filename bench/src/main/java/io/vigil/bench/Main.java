@@ -371,19 +371,18 @@ public final class Main {
       if (!profiles.contains(lp.id) || !backends.contains(lp.heap ? "hashmap" : "rocksdb")) {
         continue;
       }
-      String profile = lp.label;
       CompiledSpec profiled = lp.low ? BenchSpec.lowLatency(spec) : spec;
       profiled = BenchSpec.withLatencyRule(profiled, lp.arrival);
       if (lp.heap) {
         profiled = BenchSpec.withStateBackend(profiled, "hashmap");
       }
-      out.printf("latency: profile %s%n", profile);
+      out.printf("latency: profile %s%n", lp.label);
       LatencySuite.Result r =
           new LatencySuite(cluster, profiled, lp.low, out).run(2, mode.rocksDbEvents() * 2, mode.latencySeconds());
       for (String output : List.of("alerts", "scores")) {
         LatencySuite.Percentiles p = output.equals("alerts") ? r.alerts() : r.scores();
         Map<String, Object> row = new LinkedHashMap<>();
-        row.put("profile", profile);
+        row.put("profile", lp.label);
         row.put("output", output);
         row.put("parallelism", r.parallelism());
         row.put("max events/s", r.maxEventsPerSecond());

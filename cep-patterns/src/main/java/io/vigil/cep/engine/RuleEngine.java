@@ -240,7 +240,7 @@ public class RuleEngine extends KeyedBroadcastProcessFunction<String, GenericRec
             rule.id(),
             new RuleSetEntry(
                 rule.id(),
-                new ArrayList<>(List.of(new RuleVersionEntry(rule.version(), yaml, RuleVersionMode.ACTIVE, Long.MIN_VALUE)))));
+                new ArrayList<>(List.of(new RuleVersionEntry(rule.version(), rule.yaml(), RuleVersionMode.ACTIVE, Long.MIN_VALUE)))));
       }
     }
   }

@@ -18,8 +18,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -65,10 +67,7 @@ class RulesInJobITCase {
               vigil.checkpoint.interval: 1 s
             """
                 .formatted(Path.of("specs/rules").toAbsolutePath(), out));
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    env.setParallelism(2);
-    new VigilJob(spec, DemoSource.create(spec, EVENTS), Connectors.sinks(spec)).withSourceParallelism(1).build(env);
-    env.execute(spec.name());
+    runOnGenerator(spec);
 
     List<JsonNode> statuses = lines(out.resolve("status"));
     assertThat(statuses).extracting(s -> s.get("ruleId").asText())
@@ -120,10 +119,7 @@ class RulesInJobITCase {
               vigil.checkpoint.interval: 1 s
             """
                 .formatted(rules, out));
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    env.setParallelism(2);
-    new VigilJob(spec, DemoSource.create(spec, EVENTS), Connectors.sinks(spec)).withSourceParallelism(1).build(env);
-    env.execute(spec.name());
+    runOnGenerator(spec);
 
     assertThat(lines(out.resolve("status"))).singleElement().satisfies(s -> assertThat(s.get("accepted").asBoolean()).as(s.toString()).isTrue());
     SensorReadingGenerator generator = new SensorReadingGenerator(spec.generator());
@@ -190,13 +186,10 @@ class RulesInJobITCase {
               vigil.checkpoint.interval: 1 s
             """
                 .formatted(rules, out));
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    env.setParallelism(2);
-    new VigilJob(spec, DemoSource.create(spec, EVENTS), Connectors.sinks(spec)).withSourceParallelism(1).build(env);
-    env.execute(spec.name());
+    runOnGenerator(spec);
 
     assertThat(lines(out.resolve("status"))).hasSize(2).allSatisfy(s -> assertThat(s.get("accepted").asBoolean()).as(s.toString()).isTrue());
-    java.util.Map<String, List<String>> matches = new java.util.HashMap<>();
+    Map<String, List<String>> matches = new HashMap<>();
     for (JsonNode alert : lines(out.resolve("alerts"))) {
       JsonNode events = alert.get("events");
       matches.computeIfAbsent(alert.get("ruleId").asText(), k -> new ArrayList<>())
@@ -204,6 +197,17 @@ class RulesInJobITCase {
     }
     assertThat(matches.get("iot.temperature-spike")).as("event-time matches").isNotEmpty();
     assertThat(matches.get("spike-in-arrival-order")).containsExactlyInAnyOrderElementsOf(matches.get("iot.temperature-spike"));
+  }
+
+  /**
+   * Runs {@code spec} at parallelism 2 on {@link #EVENTS} generated readings from one source
+   * reader (so each device's readings keep their order), with the spec's own outputs.
+   */
+  private static void runOnGenerator(CompiledSpec spec) throws Exception {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    new VigilJob(spec, DemoSource.create(spec, EVENTS), Connectors.sinks(spec)).withSourceParallelism(1).build(env);
+    env.execute(spec.name());
   }
 
   private static List<JsonNode> lines(Path dir) throws IOException {
